@@ -1,0 +1,1 @@
+"""What exists: functions, their configuration and their code."""

@@ -1,0 +1,51 @@
+"""A function's configuration as Ember keeps it (snake_case; the API maps AWS names)."""
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime, timezone
+
+LATEST = "$LATEST"
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    arn: str
+    runtime: str
+    handler: str
+    role: str
+    code_sha256: str          # base64 of the zip's sha256, as Lambda reports it
+    code_digest: str          # hex of the same digest: the code store's key
+    code_size: int
+    revision_id: str
+    last_modified: str
+    description: str = ""
+    timeout: int = 3
+    memory_size: int = 128
+    ephemeral_storage: int = 512
+    environment: dict[str, str] = field(default_factory=dict)
+    architectures: tuple[str, ...] = ("x86_64",)
+    tags: dict[str, str] = field(default_factory=dict)
+    version: str = LATEST
+
+    @property
+    def log_group(self) -> str:
+        return f"/aws/lambda/{self.name}"
+
+    def changed(self, **changes) -> "Function":
+        return replace(self, **changes)
+
+    def to_document(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_document(cls, document: dict) -> "Function":
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in document.items() if k in known}
+        values["architectures"] = tuple(values.get("architectures", ("x86_64",)))
+        return cls(**values)
+
+
+def timestamp_now() -> str:
+    """LastModified in Lambda's format: 2026-11-23T17:41:08.123+0000."""
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+0000"

@@ -1,0 +1,241 @@
+"""The functions that exist: create, read, update, delete, and resolve names for invoke.
+
+Functions are cached in memory (resolving a name on the invoke path touches no disk)
+and written through to the repository on every change.
+"""
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ember.control import validation
+from ember.control.code_store import CodeStore, describe, validated_members
+from ember.control.function import LATEST, Function, timestamp_now
+from ember.control.runtimes import check_runtime
+from ember.errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
+from ember.settings import Settings
+from ember.store.functions import FunctionRepository
+
+# Fields UpdateFunctionConfiguration may change.
+CONFIGURABLE = (
+    "runtime",
+    "handler",
+    "role",
+    "description",
+    "timeout",
+    "memory_size",
+    "ephemeral_storage",
+    "environment",
+)
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What CreateFunction asks for."""
+
+    name: str
+    runtime: str | None
+    handler: str | None
+    role: str
+    zip_bytes: bytes
+    description: str = ""
+    timeout: int = 3
+    memory_size: int = 128
+    ephemeral_storage: int = 512
+    environment: dict[str, str] | None = None
+    architectures: tuple[str, ...] | None = None
+    tags: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class FunctionName:
+    """A function identifier split into its parts: name, ARN, partial ARN, each with an optional qualifier."""
+
+    name: str
+    qualifier: str | None
+    region: str | None = None
+    account: str | None = None
+
+
+def parse_function_name(identifier: str) -> FunctionName:
+    parts = identifier.split(":")
+    region = account = None
+    if parts[0] == "arn" and len(parts) >= 7 and parts[2] == "lambda" and parts[5] == "function":
+        region, account, rest = parts[3], parts[4], parts[6:]
+    elif len(parts) >= 3 and parts[1] == "function":
+        account, rest = parts[0], parts[2:]
+    else:
+        rest = parts
+    if len(rest) > 2 or not rest[0]:
+        raise InvalidParameter(f"Invalid function name or ARN: {identifier}")
+    qualifier = rest[1] if len(rest) == 2 else None
+    return FunctionName(rest[0], qualifier, region, account)
+
+
+class FunctionRegistry:
+    def __init__(self, repository: FunctionRepository, code_store: CodeStore, settings: Settings):
+        self._repository = repository
+        self._code = code_store
+        self._settings = settings
+        self._functions = {f.name: f for f in map(Function.from_document, repository.load_all())}
+        self._listeners: list[Callable[[str], None]] = []
+        self._lock = asyncio.Lock()
+
+    # ------------------------------------------------------------ reading
+
+    def on_change(self, listener: Callable[[str], None]) -> None:
+        """Calls listener(name) after a function's code or configuration changed or it was deleted."""
+        self._listeners.append(listener)
+
+    def arn(self, name: str, qualifier: str | None = None) -> str:
+        arn = f"{self._settings.base_arn}:function:{name}"
+        return f"{arn}:{qualifier}" if qualifier else arn
+
+    def get(self, identifier: str, qualifier: str | None = None) -> Function:
+        function, _ = self.resolve(identifier, qualifier)
+        return function
+
+    def resolve(self, identifier: str, qualifier: str | None = None) -> tuple[Function, str | None]:
+        """The function an identifier names, and the qualifier it was asked for with."""
+        parsed = parse_function_name(identifier)
+        if parsed.qualifier and qualifier and parsed.qualifier != qualifier:
+            raise InvalidParameter(
+                "The derived qualifier from the function name does not match the specified qualifier."
+            )
+        qualifier = qualifier or parsed.qualifier
+        function = self._functions.get(parsed.name)
+        foreign = (parsed.region not in (None, self._settings.region)) or (
+            parsed.account not in (None, self._settings.account_id)
+        )
+        if function is None or foreign or qualifier not in (None, LATEST):
+            raise NotFound(f"Function not found: {self.arn(parsed.name, qualifier)}")
+        return function, qualifier
+
+    def list_page(self, marker: str | None, max_items: int) -> tuple[list[Function], str | None]:
+        names = sorted(self._functions)
+        if marker:
+            names = [name for name in names if name > marker]
+        page = names[:max_items]
+        next_marker = page[-1] if len(names) > max_items else None
+        return [self._functions[name] for name in page], next_marker
+
+    def all(self) -> list[Function]:
+        return list(self._functions.values())
+
+    def code_digests(self) -> set[str]:
+        return {f.code_digest for f in self._functions.values()}
+
+    # ------------------------------------------------------------ changing
+
+    async def create(self, spec: FunctionSpec) -> Function:
+        if not spec.runtime or not spec.handler:
+            raise InvalidParameter(
+                "Runtime and Handler are mandatory parameters for functions created with deployment packages."
+            )
+        check_runtime(spec.runtime)
+        environment = spec.environment or {}
+        validation.check_environment(environment)
+        architectures = spec.architectures or (validation.HOST_ARCHITECTURE,)
+        validation.check_architectures(architectures)
+        async with self._lock:
+            if spec.name in self._functions:
+                raise Conflict(f"Function already exist: {spec.name}")
+            package = await asyncio.to_thread(self._code.add, spec.zip_bytes)
+            function = Function(
+                name=spec.name,
+                arn=self.arn(spec.name),
+                runtime=spec.runtime,
+                handler=spec.handler,
+                role=spec.role,
+                code_sha256=package.sha256,
+                code_digest=package.digest,
+                code_size=package.size,
+                revision_id=str(uuid.uuid4()),
+                last_modified=timestamp_now(),
+                description=spec.description,
+                timeout=spec.timeout,
+                memory_size=spec.memory_size,
+                ephemeral_storage=spec.ephemeral_storage,
+                environment=environment,
+                architectures=architectures,
+                tags=spec.tags or {},
+            )
+            self._save(function)
+        return function
+
+    async def update_code(
+        self, identifier: str, zip_bytes: bytes, revision_id: str | None = None, dry_run: bool = False
+    ) -> Function:
+        async with self._lock:
+            current = self._current(identifier, revision_id)
+            if dry_run:
+                package = describe(zip_bytes)
+                await asyncio.to_thread(validated_members, zip_bytes)
+                return current.changed(
+                    code_sha256=package.sha256, code_digest=package.digest, code_size=package.size
+                )
+            package = await asyncio.to_thread(self._code.add, zip_bytes)
+            function = current.changed(
+                code_sha256=package.sha256,
+                code_digest=package.digest,
+                code_size=package.size,
+                revision_id=str(uuid.uuid4()),
+                last_modified=timestamp_now(),
+            )
+            self._save(function)
+        self._notify(function.name)
+        return function
+
+    async def update_configuration(
+        self, identifier: str, changes: dict, revision_id: str | None = None
+    ) -> Function:
+        unknown = set(changes) - set(CONFIGURABLE)
+        if unknown:
+            raise InvalidParameter(f"Cannot change {', '.join(sorted(unknown))} with UpdateFunctionConfiguration.")
+        if "runtime" in changes:
+            check_runtime(changes["runtime"])
+        if "environment" in changes:
+            validation.check_environment(changes["environment"])
+        async with self._lock:
+            current = self._current(identifier, revision_id)
+            function = current.changed(
+                **changes, revision_id=str(uuid.uuid4()), last_modified=timestamp_now()
+            )
+            self._save(function)
+        self._notify(function.name)
+        return function
+
+    async def delete(self, identifier: str, qualifier: str | None = None) -> None:
+        async with self._lock:
+            function, qualifier = self.resolve(identifier, qualifier)
+            if qualifier == LATEST:
+                raise InvalidParameter("$LATEST version cannot be deleted without deleting the function.")
+            del self._functions[function.name]
+            self._repository.delete(function.name)
+        self._notify(function.name)
+
+    def _current(self, identifier: str, revision_id: str | None) -> Function:
+        function, qualifier = self.resolve(identifier)
+        if qualifier:
+            raise InvalidParameter(f"Unqualified function name expected, got {identifier}.")
+        if revision_id and revision_id != function.revision_id:
+            raise PreconditionFailed(
+                "The Revision Id provided does not match the latest Revision Id. "
+                "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
+            )
+        return function
+
+    def _save(self, function: Function) -> None:
+        self._repository.put(function.name, function.to_document())
+        self._functions[function.name] = function
+
+    def _notify(self, name: str) -> None:
+        for listener in self._listeners:
+            listener(name)
+
+
+def _validate_zip(zip_bytes: bytes) -> None:
+    from ember.control.code_store import _validated_members
+
+    _validated_members(zip_bytes)

@@ -1,0 +1,292 @@
+"""One execution environment: a sandboxed runtime process that initialises a function
+once and then serves its invocations one at a time.
+
+Lifecycle (the states below, in order):
+    STARTING -> READY <-> BUSY -> STOPPING -> STOPPED
+Any state can fall into FAILED (init error, timeout, the runtime exited); a
+failed environment is never handed out again and is stopped.
+"""
+
+import asyncio
+import enum
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ember.control.function import Function
+from ember.environments.channel import Channel, ChannelClosed
+from ember.environments.output import OutputReader
+from ember.environments.sandbox.base import Sandbox, SandboxDriver, SandboxSpec
+from ember.observe.logs import LogStream
+from ember.runtime import protocol
+
+BOOTSTRAP = str(Path(protocol.__file__).with_name("bootstrap.py"))
+RUNTIME_DIR = str(Path(protocol.__file__).parent)
+
+# Lambda gives init 10 seconds, or the function's timeout if that is longer.
+MIN_INIT_TIMEOUT_S = 10.0
+
+
+class State(enum.Enum):
+    STARTING = "starting"
+    READY = "ready"
+    BUSY = "busy"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What an environment needs to run one request."""
+
+    request_id: str
+    payload: bytes
+    invoked_function_arn: str
+    deadline_ms: int
+    trace_id: str
+    client_context: dict | None = None
+    cognito_identity: dict | None = None
+
+
+class Status(enum.Enum):
+    SUCCESS = "success"   # the handler returned
+    ERROR = "error"       # the handler (or init) raised
+    TIMEOUT = "timeout"   # the deadline passed; the environment was killed
+    EXIT = "exit"         # the runtime process exited
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    body: bytes
+    duration_ms: float
+    max_memory_mb: int
+    error_type: str | None = None
+    # What the platform logs about it (timeout and exit lines), if anything.
+    platform_log: str | None = None
+
+
+def error_body(error_type: str, message: str) -> bytes:
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+
+
+def exit_reason(returncode: int | None) -> str:
+    """How Lambda words a runtime's exit: 'exit status 1', 'signal: killed'."""
+    if returncode is None:
+        return "Runtime exited without providing a reason"
+    if returncode < 0:
+        name = signal.strsignal(-returncode) or f"signal {-returncode}"
+        return f"Runtime exited with error: signal: {name.lower()}"
+    if returncode == 0:
+        return "Runtime exited without providing a reason"
+    return f"Runtime exited with error: exit status {returncode}"
+
+
+class ExecutionEnvironment:
+    def __init__(
+        self,
+        environment_id: str,
+        function: Function,
+        interpreter: str,
+        task_root: Path,
+        scratch_dir: Path,
+        driver: SandboxDriver,
+        log_stream: LogStream,
+        variables: dict[str, str],
+    ):
+        self.id = environment_id
+        self.function = function
+        self.log_stream = log_stream
+        self.state = State.STARTING
+        self.init_duration_ms: float | None = None
+        self.last_used = time.monotonic()
+        self._interpreter = interpreter
+        self._task_root = task_root
+        self._scratch_dir = scratch_dir
+        self._driver = driver
+        self._variables = variables
+        self._sandbox: Sandbox | None = None
+        self._channel: Channel | None = None
+        self._output: OutputReader | None = None
+        self._returncode: int | None = None
+        self._exited = asyncio.Event()
+        self._max_memory_mb = 0
+
+    @property
+    def usable(self) -> bool:
+        return self.state is State.READY and not self._exited.is_set()
+
+    # ------------------------------------------------------------ init
+
+    async def start(self) -> Outcome | None:
+        """Starts the runtime and runs the function's init. None when ready, else the failure."""
+        parent_end, child_end = socket.socketpair()
+        output_read, output_write = os.pipe()
+        started = time.perf_counter()
+        try:
+            self._sandbox = await self._driver.start(
+                SandboxSpec(
+                    argv=[self._interpreter, "-s", "-u", BOOTSTRAP],
+                    env=dict(self._variables, **{protocol.CHANNEL_FD_VARIABLE: str(child_end.fileno())}),
+                    task_root=self._task_root,
+                    scratch_dir=self._scratch_dir,
+                    pass_fds=(child_end.fileno(),),
+                    output_fd=output_write,
+                    memory_mb=self.function.memory_size,
+                    ephemeral_storage_mb=self.function.ephemeral_storage,
+                )
+            )
+        except BaseException:
+            parent_end.close()
+            os.close(output_read)
+            self.state = State.FAILED
+            raise
+        finally:
+            child_end.close()
+            os.close(output_write)
+        self._output = OutputReader(output_read, self.log_stream)
+        self._channel = await Channel.open(parent_end)
+        asyncio.create_task(self._watch_exit())
+
+        init_timeout = max(MIN_INIT_TIMEOUT_S, float(self.function.timeout))
+        try:
+            kind, meta, body = await asyncio.wait_for(self._channel.receive(), init_timeout)
+        except asyncio.TimeoutError:
+            self.init_duration_ms = init_timeout * 1000
+            self._fail()
+            message = f"Init timed out after {init_timeout:.2f} seconds"
+            return Outcome(
+                Status.TIMEOUT, error_body("Sandbox.Timedout", message), self.init_duration_ms,
+                self._max_memory_mb, "Sandbox.Timedout", f"{message}",
+            )
+        except ChannelClosed:
+            returncode = await self._returncode_soon()
+            self.init_duration_ms = (time.perf_counter() - started) * 1000
+            self._drain_output()
+            self._fail()
+            reason = exit_reason(returncode)
+            return Outcome(
+                Status.EXIT, error_body("Runtime.ExitError", reason), self.init_duration_ms,
+                self._max_memory_mb, "Runtime.ExitError", f"Error: {reason}\nRuntime.ExitError",
+            )
+        self.init_duration_ms = (time.perf_counter() - started) * 1000
+        self._note_memory(meta)
+        self._drain_output()
+        if kind == protocol.READY:
+            self.state = State.READY
+            return None
+        self._fail()
+        error_type = _error_type(body)
+        return Outcome(Status.ERROR, body, self.init_duration_ms, self._max_memory_mb, error_type)
+
+    # ------------------------------------------------------------ invoke
+
+    async def invoke(self, invocation: Invocation, timeout_s: float) -> Outcome:
+        """Runs one invocation. The environment must be READY; it is READY again afterwards
+        unless the invocation timed out or the runtime exited."""
+        assert self.state is State.READY, self.state
+        self.state = State.BUSY
+        meta = {
+            "request_id": invocation.request_id,
+            "invoked_function_arn": invocation.invoked_function_arn,
+            "deadline_ms": invocation.deadline_ms,
+            "trace_id": invocation.trace_id,
+        }
+        if invocation.client_context is not None:
+            meta["client_context"] = invocation.client_context
+        if invocation.cognito_identity is not None:
+            meta["cognito_identity"] = invocation.cognito_identity
+        started = time.perf_counter()
+        try:
+            await self._channel.send(protocol.INVOKE, meta, invocation.payload)
+            kind, meta, body = await asyncio.wait_for(self._channel.receive(), timeout_s)
+        except asyncio.TimeoutError:
+            self._fail()
+            self._drain_output()
+            message = f"RequestId: {invocation.request_id} Error: Task timed out after {timeout_s:.2f} seconds"
+            return Outcome(
+                Status.TIMEOUT, error_body("Sandbox.Timedout", message), timeout_s * 1000,
+                self._max_memory_mb, "Sandbox.Timedout",
+            )
+        except ChannelClosed:
+            returncode = await self._returncode_soon()
+            duration_ms = (time.perf_counter() - started) * 1000
+            self._drain_output()
+            self._fail()
+            reason = exit_reason(returncode)
+            message = f"RequestId: {invocation.request_id} Error: {reason}"
+            return Outcome(
+                Status.EXIT, error_body("Runtime.ExitError", message), duration_ms,
+                self._max_memory_mb, "Runtime.ExitError", f"{message}\nRuntime.ExitError",
+            )
+        duration_ms = (time.perf_counter() - started) * 1000
+        self._note_memory(meta)
+        self._drain_output()
+        self.state = State.READY
+        self.last_used = time.monotonic()
+        if kind == protocol.RESULT:
+            return Outcome(Status.SUCCESS, body, duration_ms, self._max_memory_mb)
+        return Outcome(Status.ERROR, body, duration_ms, self._max_memory_mb, _error_type(body))
+
+    # ------------------------------------------------------------ stop
+
+    async def stop(self) -> None:
+        if self.state in (State.STOPPING, State.STOPPED):
+            return
+        self.state = State.STOPPING
+        if self._sandbox:
+            self._sandbox.kill()
+            try:
+                await asyncio.wait_for(self._exited.wait(), 5)
+            except asyncio.TimeoutError:
+                pass
+        if self._channel:
+            self._channel.close()
+        if self._output:
+            self._output.close()
+        await asyncio.to_thread(shutil.rmtree, self._scratch_dir, True)
+        self.state = State.STOPPED
+
+    # ------------------------------------------------------------ internals
+
+    async def _watch_exit(self) -> None:
+        self._returncode = await self._sandbox.wait()
+        self._exited.set()
+        if self.state is State.READY:
+            self.state = State.FAILED  # died while idle: never hand it out again
+
+    async def _returncode_soon(self) -> int | None:
+        """The runtime closed the channel: wait briefly for its exit status."""
+        try:
+            await asyncio.wait_for(self._exited.wait(), 2)
+        except asyncio.TimeoutError:
+            return None
+        return self._returncode
+
+    def _fail(self) -> None:
+        self.state = State.FAILED
+        if self._sandbox:
+            self._sandbox.kill()
+
+    def _drain_output(self) -> None:
+        self._output.drain()
+        self._output.flush_partial()
+
+    def _note_memory(self, meta: dict) -> None:
+        kilobytes = meta.get("max_memory_kb")
+        if kilobytes:
+            self._max_memory_mb = max(self._max_memory_mb, math.ceil(kilobytes / 1024))
+
+
+def _error_type(body: bytes) -> str | None:
+    try:
+        return json.loads(body).get("errorType")
+    except (ValueError, AttributeError):
+        return None

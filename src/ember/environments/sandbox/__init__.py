@@ -1,0 +1,1 @@
+"""Isolation drivers behind one small interface (see `base`)."""

@@ -1,0 +1,30 @@
+"""The environment variables Lambda sets in every execution environment."""
+
+from ember.control.function import Function
+from ember.settings import Settings
+
+
+def lambda_variables(
+    function: Function, settings: Settings, task_root: str, runtime_dir: str, log_stream: str
+) -> dict[str, str]:
+    variables = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "LAMBDA_TASK_ROOT": task_root,
+        "LAMBDA_RUNTIME_DIR": runtime_dir,
+        "_HANDLER": function.handler,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime}",
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+        "AWS_LAMBDA_FUNCTION_VERSION": function.version,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_LOG_GROUP_NAME": function.log_group,
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+        "AWS_REGION": settings.region,
+        "AWS_DEFAULT_REGION": settings.region,
+    }
+    # Reserved names were refused when the function was configured, so the
+    # function's own variables can only add to these or replace PATH, LANG, TZ.
+    variables.update(function.environment)
+    return variables

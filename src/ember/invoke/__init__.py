@@ -1,0 +1,1 @@
+"""One invocation through the system: resolve, run in an environment, report."""

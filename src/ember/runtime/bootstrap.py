@@ -1,0 +1,261 @@
+"""The native Python runtime: the process that runs inside an execution environment.
+
+It follows the Lambda execution model: init (import the handler once), then a loop
+of next (wait for an invocation on the channel), invoke (call the handler) and
+respond (send the result or the error back). Between invocations it blocks on the
+channel, which is where the host freezes it.
+
+Standard library only, no imports from Ember: it runs under the function's own
+interpreter and dependencies. The host starts it as
+`python -s -u bootstrap.py` with the channel's file descriptor named in
+_EMBER_CHANNEL_FD and the environment variables Lambda sets.
+"""
+
+import decimal
+import importlib
+import json
+import logging
+import os
+import resource
+import socket
+import sys
+import time
+import traceback
+
+import protocol  # found beside this file (sys.path[0]); hidden from user code below
+
+sys.modules.pop("protocol", None)
+del sys.path[0]
+
+
+# ---------------------------------------------------------------- errors
+
+
+class InitFailure(Exception):
+    """The handler could not be loaded; carries Lambda's error type and message."""
+
+    def __init__(self, error_type, message, stack=()):
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+        self.stack = list(stack)
+
+
+def stack_of(exc):
+    """Lambda's stackTrace: one formatted entry per frame, innermost last."""
+    return traceback.format_list(traceback.extract_tb(exc.__traceback__))
+
+
+def error_document(error_type, message, stack, request_id=""):
+    return {
+        "errorMessage": message,
+        "errorType": error_type,
+        "requestId": request_id,
+        "stackTrace": stack,
+    }
+
+
+def log_error(error_type, message, stack):
+    """One log event, as Lambda's Python runtime writes it: lines joined by \\r."""
+    lines = [f"[ERROR] {error_type}: {message}", "Traceback (most recent call last):"]
+    lines.extend(frame.rstrip("\n") for frame in stack)
+    text = "\r".join(lines).replace("\n", "\r")
+    os.write(2, (text + "\n").encode("utf-8", "replace"))
+
+
+# ---------------------------------------------------------------- init
+
+
+def load_handler(handler_name):
+    try:
+        module_name, function_name = handler_name.rsplit(".", 1)
+    except ValueError as exc:
+        raise InitFailure("Runtime.MalformedHandlerName", f"Bad handler '{handler_name}': {exc}")
+    module_name = module_name.replace("/", ".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InitFailure(
+            "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}"
+        )
+    except SyntaxError as exc:
+        raise InitFailure(
+            "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}", stack_of(exc)
+        )
+    except Exception as exc:
+        raise InitFailure(type(exc).__name__, str(exc), stack_of(exc))
+    handler = getattr(module, function_name, None)
+    if handler is None:
+        raise InitFailure(
+            "Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'"
+        )
+    return handler
+
+
+def die_with_host():
+    """Ask the kernel to kill this process if the host process goes away."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except Exception:
+        pass
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps the current request id on every record, as Lambda's log format shows it."""
+
+    request_id = ""
+
+    def filter(self, record):
+        record.aws_request_id = RequestIdFilter.request_id
+        return True
+
+
+def configure_logging():
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+            "%Y-%m-%dT%H:%M:%S",
+        )
+    )
+    handler.formatter.converter = time.gmtime
+    handler.terminator = ""
+    handler.addFilter(RequestIdFilter())
+    logging.getLogger().addHandler(handler)
+
+
+# ---------------------------------------------------------------- context
+
+
+class CognitoIdentity:
+    def __init__(self, identity_id=None, pool_id=None):
+        self.cognito_identity_id = identity_id
+        self.cognito_identity_pool_id = pool_id
+
+
+class Client:
+    def __init__(self, client):
+        self.installation_id = client.get("installation_id")
+        self.app_title = client.get("app_title")
+        self.app_version_name = client.get("app_version_name")
+        self.app_version_code = client.get("app_version_code")
+        self.app_package_name = client.get("app_package_name")
+
+
+class ClientContext:
+    def __init__(self, document):
+        client = document.get("client")
+        self.client = Client(client) if client else None
+        self.custom = document.get("custom")
+        self.env = document.get("env")
+
+
+class LambdaContext:
+    def __init__(self, meta):
+        self.aws_request_id = meta["request_id"]
+        self.invoked_function_arn = meta["invoked_function_arn"]
+        self.function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+        self.function_version = os.environ["AWS_LAMBDA_FUNCTION_VERSION"]
+        self.memory_limit_in_mb = os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
+        self.log_group_name = os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]
+        self.log_stream_name = os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
+        self._deadline_ms = meta["deadline_ms"]
+        identity = meta.get("cognito_identity") or {}
+        self.identity = CognitoIdentity(
+            identity.get("cognitoIdentityId"), identity.get("cognitoIdentityPoolId")
+        )
+        client_context = meta.get("client_context")
+        self.client_context = ClientContext(client_context) if client_context else None
+
+    def get_remaining_time_in_millis(self):
+        return max(self._deadline_ms - int(time.time() * 1000), 0)
+
+
+# ---------------------------------------------------------------- invoke
+
+
+def to_json_default(value):
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def max_memory_kb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def invoke(handler, meta, payload):
+    """Runs one invocation; returns the frame that answers it."""
+    request_id = meta["request_id"]
+    RequestIdFilter.request_id = request_id
+    os.environ["_X_AMZN_TRACE_ID"] = meta.get("trace_id", "")
+    try:
+        event = json.loads(payload) if payload else {}
+        result = handler(event, LambdaContext(meta))
+    except Exception as exc:
+        error_type, message, stack = type(exc).__name__, str(exc), stack_of(exc)
+        log_error(error_type, message, stack)
+        body = json.dumps(error_document(error_type, message, stack, request_id)).encode()
+        return protocol.ERROR, body
+    try:
+        body = json.dumps(result, default=to_json_default).encode()
+    except (TypeError, ValueError) as exc:
+        message = f"Unable to marshal response: {exc}"
+        log_error("Runtime.MarshalError", message, [])
+        body = json.dumps(error_document("Runtime.MarshalError", message, [], request_id)).encode()
+        return protocol.ERROR, body
+    return protocol.RESULT, body
+
+
+# ---------------------------------------------------------------- channel
+
+
+class Channel:
+    def __init__(self, fd):
+        self.sock = socket.socket(fileno=fd)
+        self.reader = self.sock.makefile("rb", buffering=65536)
+
+    def next(self):
+        """Blocks until the host sends the next invocation; None once the host is gone."""
+        header = self.reader.read(protocol.HEADER.size)
+        if len(header) < protocol.HEADER.size:
+            return None
+        kind, meta_length, body_length = protocol.HEADER.unpack(header)
+        meta = protocol.decode_meta(self.reader.read(meta_length))
+        body = self.reader.read(body_length)
+        if kind != protocol.INVOKE:
+            return None
+        return meta, body
+
+    def send(self, kind, meta=None, body=b""):
+        self.sock.sendall(protocol.encode(kind, meta, body))
+
+
+def main():
+    die_with_host()
+    channel = Channel(int(os.environ.pop(protocol.CHANNEL_FD_VARIABLE)))
+    task_root = os.environ["LAMBDA_TASK_ROOT"]
+    sys.path.insert(0, task_root)
+    configure_logging()
+
+    try:
+        handler = load_handler(os.environ["_HANDLER"])
+    except InitFailure as failure:
+        log_error(failure.error_type, failure.message, failure.stack)
+        document = error_document(failure.error_type, failure.message, failure.stack)
+        channel.send(protocol.INIT_ERROR, {"max_memory_kb": max_memory_kb()}, json.dumps(document).encode())
+        return 1
+    channel.send(protocol.READY, {"max_memory_kb": max_memory_kb()})
+
+    while True:
+        invocation = channel.next()
+        if invocation is None:
+            return 0
+        kind, body = invoke(handler, *invocation)
+        channel.send(kind, {"max_memory_kb": max_memory_kb()}, body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Frames on the channel between the host and one execution environment.
+
+The channel is a Unix socketpair, one per environment. Every frame is a fixed
+header (kind, metadata length, body length) followed by a small JSON metadata
+object and an opaque body. Payloads travel as bodies, untouched: neither side
+re-encodes the JSON it does not need to look inside.
+
+Standard library only: this module is loaded inside the sandbox too.
+"""
+
+import json
+import struct
+
+HEADER = struct.Struct("!BII")
+
+# host -> environment
+INVOKE = 1
+
+# environment -> host
+READY = 10        # init finished; body empty
+INIT_ERROR = 11   # init failed; body is the Lambda error document (JSON)
+RESULT = 12       # handler returned; body is the response payload (JSON)
+ERROR = 13        # handler raised; body is the Lambda error document (JSON)
+
+# The environment variable that names the file descriptor of the environment's end
+# of the channel. The runtime removes it before user code runs.
+CHANNEL_FD_VARIABLE = "_EMBER_CHANNEL_FD"
+
+
+def encode(kind: int, meta: dict | None = None, body: bytes = b"") -> bytes:
+    meta_bytes = json.dumps(meta, separators=(",", ":")).encode() if meta else b""
+    return HEADER.pack(kind, len(meta_bytes), len(body)) + meta_bytes + body
+
+
+def decode_meta(meta_bytes: bytes) -> dict:
+    return json.loads(meta_bytes) if meta_bytes else {}

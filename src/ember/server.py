@@ -1,0 +1,70 @@
+"""The composition root: builds Ember's services from settings and runs the HTTP
+server around them until SIGTERM or SIGINT, then stops every environment."""
+
+import asyncio
+import logging
+
+import uvicorn
+
+from ember.api.app import Application
+from ember.control.code_store import CodeStore
+from ember.control.functions import FunctionRegistry
+from ember.environments.manager import EnvironmentManager
+from ember.environments.sandbox.process import ProcessDriver
+from ember.invoke.concurrency import ConcurrencyLimiter
+from ember.invoke.sync import Invoker
+from ember.observe.logs import LogService
+from ember.settings import Settings
+from ember.store.functions import FunctionRepository
+from ember.store.logs import LogRepository
+
+log = logging.getLogger("ember")
+
+
+class Ember:
+    """Every service of one Ember server, wired together."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        data = settings.data_dir
+        self.code_store = CodeStore(data / "code")
+        self.functions = FunctionRegistry(FunctionRepository(data / "ember.db"), self.code_store, settings)
+        self.logs = LogService(LogRepository(data / "logs.db"))
+        self.driver = ProcessDriver()
+        self.environments = EnvironmentManager(self.driver, self.code_store, self.logs, settings)
+        self.concurrency = ConcurrencyLimiter()
+        self.invoker = Invoker(self.functions, self.environments, self.concurrency)
+        self.functions.on_change(self._function_changed)
+
+    async def start(self) -> None:
+        self.code_store.remove_unused(self.functions.code_digests())
+        self.logs.start()
+        self.environments.start()
+        log.info("Ember ready: %d functions, sandbox driver %s", len(self.functions.all()), self.driver.name)
+
+    async def stop(self) -> None:
+        await self.environments.shutdown()
+        await self.logs.close()
+
+    def _function_changed(self, name: str) -> None:
+        self.environments.retire(name)
+        # Code that no function and no running environment uses any more goes away.
+        in_use = self.functions.code_digests() | self.environments.live_code_digests()
+        asyncio.get_running_loop().run_in_executor(None, self.code_store.remove_unused, in_use)
+
+
+def serve(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = Application(Ember(settings))
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=5,
+    )
+    uvicorn.Server(config).run()

@@ -1,0 +1,1 @@
+"""Persistence: SQLite in WAL mode behind small repositories."""
