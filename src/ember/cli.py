@@ -24,6 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--keep-alive", type=float, help="seconds an idle environment stays warm (EMBER_KEEP_ALIVE, default 300)")
     serve.add_argument("--region", help="region in ARNs (EMBER_REGION, default us-east-1)")
     serve.add_argument("--account-id", help="account id in ARNs (EMBER_ACCOUNT_ID, default 000000000000)")
+    serve.add_argument("--sandbox", choices=("auto", "bubblewrap", "process"), help="isolation driver (EMBER_SANDBOX, default auto)")
+    serve.add_argument("--allow-host-loopback", action="store_true", default=None, help="let functions reach the host's loopback at 10.0.2.2 (EMBER_ALLOW_HOST_LOOPBACK)")
+    serve.add_argument("--concurrency-limit", type=int, help="account concurrency limit (EMBER_CONCURRENCY_LIMIT, default 1000)")
+    serve.add_argument("--memory-mb", type=int, help="memory for all environments together (EMBER_MEMORY_MB, default 80%% of the host's)")
 
     endpoint_help = f"Ember's URL (EMBER_ENDPOINT, default {DEFAULT_ENDPOINT})"
     invoke = commands.add_parser("invoke", help="invoke a function and print its response")
@@ -58,6 +62,10 @@ def _serve(args) -> int:
             keep_alive=args.keep_alive,
             region=args.region,
             account_id=args.account_id,
+            sandbox=args.sandbox,
+            allow_host_loopback=args.allow_host_loopback,
+            concurrency_limit=args.concurrency_limit,
+            memory_mb=args.memory_mb,
         )
     except ValueError as error:
         print(f"ember: {error}", file=sys.stderr)

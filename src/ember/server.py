@@ -10,6 +10,8 @@ from ember.api.app import Application
 from ember.control.code_store import CodeStore
 from ember.control.functions import FunctionRegistry
 from ember.environments.manager import EnvironmentManager
+from ember.environments.sandbox.base import SandboxDriver
+from ember.environments.sandbox.bubblewrap import BubblewrapDriver
 from ember.environments.sandbox.process import ProcessDriver
 from ember.invoke.concurrency import ConcurrencyLimiter
 from ember.invoke.sync import Invoker
@@ -21,6 +23,22 @@ from ember.store.logs import LogRepository
 log = logging.getLogger("ember")
 
 
+def choose_driver(settings: Settings) -> SandboxDriver:
+    if settings.sandbox == "process":
+        return ProcessDriver()
+    reason = BubblewrapDriver.unavailable_reason()
+    if reason is None:
+        return BubblewrapDriver(settings.data_dir / "sandbox", settings.allow_host_loopback)
+    if settings.sandbox == "bubblewrap":
+        raise SystemExit(f"ember: the bubblewrap sandbox was asked for but cannot run: {reason}")
+    log.warning(
+        "\n%s\nWARNING: bubblewrap cannot run here (%s).\nFunctions run as plain processes WITHOUT "
+        "isolation: they can read each other's code and the host's files.\n%s",
+        "!" * 72, reason, "!" * 72,
+    )
+    return ProcessDriver()
+
+
 class Ember:
     """Every service of one Ember server, wired together."""
 
@@ -30,9 +48,9 @@ class Ember:
         self.code_store = CodeStore(data / "code")
         self.functions = FunctionRegistry(FunctionRepository(data / "ember.db"), self.code_store, settings)
         self.logs = LogService(LogRepository(data / "logs.db"))
-        self.driver = ProcessDriver()
+        self.driver = choose_driver(settings)
         self.environments = EnvironmentManager(self.driver, self.code_store, self.logs, settings)
-        self.concurrency = ConcurrencyLimiter()
+        self.concurrency = ConcurrencyLimiter(settings.concurrency_limit)
         self.invoker = Invoker(self.functions, self.environments, self.concurrency)
         self.functions.on_change(self._function_changed)
 
@@ -44,6 +62,7 @@ class Ember:
 
     async def stop(self) -> None:
         await self.environments.shutdown()
+        await self.driver.close()
         await self.logs.close()
 
     def _function_changed(self, name: str) -> None:

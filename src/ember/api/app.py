@@ -78,7 +78,7 @@ class Application:
         return json_response(
             {
                 "status": "ok",
-                "sandbox": self.ember.driver.name,
+                "sandbox": self.ember.driver.describe(),
                 "functions": len(self.ember.functions.all()),
                 "environments": self.ember.environments.count_by_state(),
             }

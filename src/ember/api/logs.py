@@ -5,8 +5,9 @@ DescribeLogStreams, enough for `ember logs`, boto3's logs client and
 
 import json
 
+from ember.api.errors import error_response
 from ember.api.http import Request, Response
-from ember.errors import InvalidParameter, NotFound, UnknownOperation
+from ember.errors import EmberError, InvalidParameter, NotFound, UnknownOperation
 from ember.observe.logs import LogService
 
 TARGET_PREFIX = "Logs_20140328."
@@ -39,6 +40,18 @@ class LogsApi:
         self._known_group = known_group  # callable: is this a function's log group?
 
     async def handle(self, request: Request) -> Response:
+        try:
+            return await self._handle(request)
+        except EmberError as error:
+            # JSON 1.1 clients (botocore, the AWS CLI) read the error code from the
+            # body's __type, not from the x-amzn-ErrorType header that Lambda's
+            # REST-JSON uses: without it every error is a bare ClientError (404).
+            status, headers, body = error_response(error)
+            document = json.loads(body)
+            document["__type"] = dict(headers)[b"x-amzn-errortype"].decode()
+            return Response(status, json.dumps(document).encode(), headers)
+
+    async def _handle(self, request: Request) -> Response:
         operation = request.headers.get("x-amz-target", "").removeprefix(TARGET_PREFIX)
         handler = {
             "FilterLogEvents": self.filter_log_events,

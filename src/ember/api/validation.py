@@ -17,8 +17,16 @@ LIMIT_OVERRIDES = {
 }
 
 
+# The model's patterns are Java regular expressions; Python's re has no \p{...}
+# classes (TagKey uses them, so CreateFunction with Tags hit a 500). Within the
+# character classes where the model uses them, \w \d \s are Python's nearest.
+JAVA_CLASSES = {r"\p{L}": r"\w", r"\p{N}": r"\d", r"\p{Z}": r"\s"}
+
+
 @functools.cache
 def _pattern(expression: str) -> re.Pattern:
+    for java, python in JAVA_CLASSES.items():
+        expression = expression.replace(java, python)
     return re.compile(expression)
 
 

@@ -4,6 +4,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
 
 LATEST = "$LATEST"
+NETWORK_TAG = "ember:network"
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,11 @@ class Function:
     @property
     def log_group(self) -> str:
         return f"/aws/lambda/{self.name}"
+
+    @property
+    def outbound_network(self) -> bool:
+        """Ember's own switch, set with the tag ember:network=none: no outbound network."""
+        return self.tags.get(NETWORK_TAG) != "none"
 
     def changed(self, **changes) -> "Function":
         return replace(self, **changes)

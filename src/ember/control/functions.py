@@ -13,9 +13,12 @@ from ember.control import validation
 from ember.control.code_store import CodeStore, describe, validated_members
 from ember.control.function import LATEST, Function, timestamp_now
 from ember.control.runtimes import check_runtime
-from ember.errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
+from ember.errors import Conflict, InvalidParameter, NotFound, PreconditionFailed, ValidationFailed
 from ember.settings import Settings
 from ember.store.functions import FunctionRepository
+
+# Lambda's limit on a function's own name (the API shape allows 140 for ARNs).
+MAX_NAME_LENGTH = 64
 
 # Fields UpdateFunctionConfiguration may change.
 CONFIGURABLE = (
@@ -133,18 +136,19 @@ class FunctionRegistry:
             raise InvalidParameter(
                 "Runtime and Handler are mandatory parameters for functions created with deployment packages."
             )
+        name = self._name_to_create(spec.name)
         check_runtime(spec.runtime)
         environment = spec.environment or {}
         validation.check_environment(environment)
         architectures = spec.architectures or (validation.HOST_ARCHITECTURE,)
         validation.check_architectures(architectures)
         async with self._lock:
-            if spec.name in self._functions:
-                raise Conflict(f"Function already exist: {spec.name}")
+            if name in self._functions:
+                raise Conflict(f"Function already exist: {name}")
             package = await asyncio.to_thread(self._code.add, spec.zip_bytes)
             function = Function(
-                name=spec.name,
-                arn=self.arn(spec.name),
+                name=name,
+                arn=self.arn(name),
                 runtime=spec.runtime,
                 handler=spec.handler,
                 role=spec.role,
@@ -214,6 +218,24 @@ class FunctionRegistry:
             del self._functions[function.name]
             self._repository.delete(function.name)
         self._notify(function.name)
+
+    def _name_to_create(self, identifier: str) -> str:
+        """The name CreateFunction makes: it takes an ARN or partial ARN too, but names the
+        function by its last part (keeping the whole identifier made functions no name could reach)."""
+        parsed = parse_function_name(identifier)
+        if parsed.qualifier:
+            raise InvalidParameter(f"CreateFunction takes an unqualified function name, got {identifier}.")
+        foreign = parsed.region not in (None, self._settings.region) or (
+            parsed.account not in (None, self._settings.account_id)
+        )
+        if foreign:
+            raise InvalidParameter(f"{identifier} is not a function ARN of this Ember ({self._settings.base_arn}).")
+        if len(parsed.name) > MAX_NAME_LENGTH:
+            raise ValidationFailed(
+                f"1 validation error detected: Value '{parsed.name}' at 'functionName' failed to satisfy "
+                f"constraint: Member must have length less than or equal to {MAX_NAME_LENGTH}"
+            )
+        return parsed.name
 
     def _current(self, identifier: str, revision_id: str | None) -> Function:
         function, qualifier = self.resolve(identifier)

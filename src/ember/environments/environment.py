@@ -2,7 +2,8 @@
 once and then serves its invocations one at a time.
 
 Lifecycle (the states below, in order):
-    STARTING -> READY <-> BUSY -> STOPPING -> STOPPED
+    STARTING -> READY -> BUSY -> FROZEN -> (thaw) READY -> BUSY -> ... -> STOPPING -> STOPPED
+Between invocations an environment is FROZEN: its processes get no CPU at all.
 Any state can fall into FAILED (init error, timeout, the runtime exited); a
 failed environment is never handed out again and is stopped.
 """
@@ -26,8 +27,7 @@ from ember.environments.sandbox.base import Sandbox, SandboxDriver, SandboxSpec
 from ember.observe.logs import LogStream
 from ember.runtime import protocol
 
-BOOTSTRAP = str(Path(protocol.__file__).with_name("bootstrap.py"))
-RUNTIME_DIR = str(Path(protocol.__file__).parent)
+RUNTIME_DIR = Path(protocol.__file__).parent
 
 # Lambda gives init 10 seconds, or the function's timeout if that is longer.
 MIN_INIT_TIMEOUT_S = 10.0
@@ -37,6 +37,7 @@ class State(enum.Enum):
     STARTING = "starting"
     READY = "ready"
     BUSY = "busy"
+    FROZEN = "frozen"
     STOPPING = "stopping"
     STOPPED = "stopped"
     FAILED = "failed"
@@ -100,6 +101,7 @@ class ExecutionEnvironment:
         driver: SandboxDriver,
         log_stream: LogStream,
         variables: dict[str, str],
+        network: bool = True,
     ):
         self.id = environment_id
         self.function = function
@@ -112,7 +114,9 @@ class ExecutionEnvironment:
         self._scratch_dir = scratch_dir
         self._driver = driver
         self._variables = variables
+        self._network = network
         self._sandbox: Sandbox | None = None
+        self._freezing: asyncio.Future | None = None
         self._channel: Channel | None = None
         self._output: OutputReader | None = None
         self._returncode: int | None = None
@@ -121,7 +125,7 @@ class ExecutionEnvironment:
 
     @property
     def usable(self) -> bool:
-        return self.state is State.READY and not self._exited.is_set()
+        return self.state in (State.READY, State.FROZEN) and not self._exited.is_set()
 
     # ------------------------------------------------------------ init
 
@@ -130,17 +134,21 @@ class ExecutionEnvironment:
         parent_end, child_end = socket.socketpair()
         output_read, output_write = os.pipe()
         started = time.perf_counter()
+        bootstrap = f"{self._driver.paths(self._task_root, RUNTIME_DIR).runtime_dir}/bootstrap.py"
         try:
             self._sandbox = await self._driver.start(
                 SandboxSpec(
-                    argv=[self._interpreter, "-s", "-u", BOOTSTRAP],
+                    name=self.id,
+                    argv=[self._interpreter, "-S", "-u", bootstrap],
                     env=dict(self._variables, **{protocol.CHANNEL_FD_VARIABLE: str(child_end.fileno())}),
                     task_root=self._task_root,
+                    runtime_dir=RUNTIME_DIR,
                     scratch_dir=self._scratch_dir,
                     pass_fds=(child_end.fileno(),),
                     output_fd=output_write,
                     memory_mb=self.function.memory_size,
                     ephemeral_storage_mb=self.function.ephemeral_storage,
+                    network=self._network,
                 )
             )
         except BaseException:
@@ -157,9 +165,19 @@ class ExecutionEnvironment:
 
         init_timeout = max(MIN_INIT_TIMEOUT_S, float(self.function.timeout))
         try:
+            kind, _, _ = await asyncio.wait_for(self._channel.receive(), init_timeout)
+            if kind != protocol.STARTED:
+                raise ChannelClosed()
+            try:
+                await self._sandbox.confine()
+            except Exception:
+                self._fail()
+                raise
+            await self._channel.send(protocol.INIT)
             kind, meta, body = await asyncio.wait_for(self._channel.receive(), init_timeout)
         except asyncio.TimeoutError:
             self.init_duration_ms = init_timeout * 1000
+            self._drain_output()
             self._fail()
             message = f"Init timed out after {init_timeout:.2f} seconds"
             return Outcome(
@@ -171,10 +189,10 @@ class ExecutionEnvironment:
             self.init_duration_ms = (time.perf_counter() - started) * 1000
             self._drain_output()
             self._fail()
-            reason = exit_reason(returncode)
+            error_type, reason = self._exit_error(returncode)
             return Outcome(
-                Status.EXIT, error_body("Runtime.ExitError", reason), self.init_duration_ms,
-                self._max_memory_mb, "Runtime.ExitError", f"Error: {reason}\nRuntime.ExitError",
+                Status.EXIT, error_body(error_type, reason), self.init_duration_ms,
+                self._memory_used_mb(), error_type, f"Error: {reason}\n{error_type}",
             )
         self.init_duration_ms = (time.perf_counter() - started) * 1000
         self._note_memory(meta)
@@ -184,13 +202,14 @@ class ExecutionEnvironment:
             return None
         self._fail()
         error_type = _error_type(body)
-        return Outcome(Status.ERROR, body, self.init_duration_ms, self._max_memory_mb, error_type)
+        return Outcome(Status.ERROR, body, self.init_duration_ms, self._memory_used_mb(), error_type)
 
     # ------------------------------------------------------------ invoke
 
     async def invoke(self, invocation: Invocation, timeout_s: float) -> Outcome:
         """Runs one invocation. The environment must be READY; it is READY again afterwards
         unless the invocation timed out or the runtime exited."""
+        await self.thaw()
         assert self.state is State.READY, self.state
         self.state = State.BUSY
         meta = {
@@ -213,18 +232,18 @@ class ExecutionEnvironment:
             message = f"RequestId: {invocation.request_id} Error: Task timed out after {timeout_s:.2f} seconds"
             return Outcome(
                 Status.TIMEOUT, error_body("Sandbox.Timedout", message), timeout_s * 1000,
-                self._max_memory_mb, "Sandbox.Timedout",
+                self._memory_used_mb(), "Sandbox.Timedout",
             )
         except ChannelClosed:
             returncode = await self._returncode_soon()
             duration_ms = (time.perf_counter() - started) * 1000
             self._drain_output()
             self._fail()
-            reason = exit_reason(returncode)
+            error_type, reason = self._exit_error(returncode)
             message = f"RequestId: {invocation.request_id} Error: {reason}"
             return Outcome(
-                Status.EXIT, error_body("Runtime.ExitError", message), duration_ms,
-                self._max_memory_mb, "Runtime.ExitError", f"{message}\nRuntime.ExitError",
+                Status.EXIT, error_body(error_type, message), duration_ms,
+                self._memory_used_mb(), error_type, f"{message}\n{error_type}",
             )
         duration_ms = (time.perf_counter() - started) * 1000
         self._note_memory(meta)
@@ -232,8 +251,27 @@ class ExecutionEnvironment:
         self.state = State.READY
         self.last_used = time.monotonic()
         if kind == protocol.RESULT:
-            return Outcome(Status.SUCCESS, body, duration_ms, self._max_memory_mb)
-        return Outcome(Status.ERROR, body, duration_ms, self._max_memory_mb, _error_type(body))
+            return Outcome(Status.SUCCESS, body, duration_ms, self._memory_used_mb())
+        return Outcome(Status.ERROR, body, duration_ms, self._memory_used_mb(), _error_type(body))
+
+    # ------------------------------------------------------------ freeze / thaw
+
+    def freeze(self) -> None:
+        """Freezes the idle environment, off the event loop (a cgroup freeze takes a
+        millisecond or so); thaw() waits for it to finish."""
+        if self.state is not State.READY:
+            return
+        self.state = State.FROZEN
+        self._freezing = asyncio.get_running_loop().run_in_executor(None, self._sandbox.freeze)
+
+    async def thaw(self) -> None:
+        if self.state is not State.FROZEN:
+            return
+        if self._freezing is not None:
+            await asyncio.gather(self._freezing, return_exceptions=True)
+            self._freezing = None
+        self._sandbox.thaw()
+        self.state = State.READY
 
     # ------------------------------------------------------------ stop
 
@@ -241,12 +279,15 @@ class ExecutionEnvironment:
         if self.state in (State.STOPPING, State.STOPPED):
             return
         self.state = State.STOPPING
+        if self._freezing is not None:
+            await asyncio.gather(self._freezing, return_exceptions=True)
         if self._sandbox:
             self._sandbox.kill()
             try:
                 await asyncio.wait_for(self._exited.wait(), 5)
             except asyncio.TimeoutError:
                 pass
+            await self._sandbox.close()
         if self._channel:
             self._channel.close()
         if self._output:
@@ -259,7 +300,7 @@ class ExecutionEnvironment:
     async def _watch_exit(self) -> None:
         self._returncode = await self._sandbox.wait()
         self._exited.set()
-        if self.state is State.READY:
+        if self.state in (State.READY, State.FROZEN):
             self.state = State.FAILED  # died while idle: never hand it out again
 
     async def _returncode_soon(self) -> int | None:
@@ -278,6 +319,18 @@ class ExecutionEnvironment:
     def _drain_output(self) -> None:
         self._output.drain()
         self._output.flush_partial()
+
+    def _exit_error(self, returncode: int | None) -> tuple[str, str]:
+        """Lambda's error type and reason for a runtime that exited."""
+        if self._sandbox.out_of_memory():
+            return "Runtime.OutOfMemory", "Runtime exited with error: signal: killed"
+        return "Runtime.ExitError", exit_reason(returncode)
+
+    def _memory_used_mb(self) -> int:
+        """Max Memory Used: the sandbox's peak where the driver measures it, and at least
+        the runtime's own peak (memory it used before it joined its cgroup stays charged
+        where it was)."""
+        return max(self._sandbox.peak_memory_mb() or 0, self._max_memory_mb)
 
     def _note_memory(self, meta: dict) -> None:
         kilobytes = meta.get("max_memory_kb")

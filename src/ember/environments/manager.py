@@ -60,7 +60,12 @@ class EnvironmentManager:
         environment = self._new_environment(function)
         pool.add(environment)
         environment.log_stream.write(init_start_line(function.runtime))
-        failure = await environment.start()
+        try:
+            failure = await environment.start()
+        except BaseException:
+            pool.give_back(environment)  # not usable: leaves the pool
+            self._stop_later([environment])
+            raise
         if failure is not None and failure.error_type:
             environment.log_stream.write(init_report_line(failure.duration_ms, failure.error_type))
         return Checkout(environment, cold=True, init_failure=failure)
@@ -71,6 +76,8 @@ class EnvironmentManager:
         owner = owner or next((p for p in self._retired if p.function is environment.function), None)
         if owner is None or not owner.give_back(environment):
             self._stop_later([environment])
+        else:
+            environment.freeze()
 
     # ------------------------------------------------------------ changes
 
@@ -115,6 +122,7 @@ class EnvironmentManager:
         day = datetime.now(timezone.utc).strftime("%Y/%m/%d")
         stream_name = f"{day}/[{function.version}]{environment_id}"
         task_root = self._code.task_root(function.code_digest)
+        seen = self._driver.paths(task_root, RUNTIME_DIR)
         return ExecutionEnvironment(
             environment_id=environment_id,
             function=function,
@@ -123,7 +131,8 @@ class EnvironmentManager:
             scratch_dir=self._scratch_root / environment_id,
             driver=self._driver,
             log_stream=self._logs.stream(function.log_group, stream_name),
-            variables=lambda_variables(function, self._settings, str(task_root), RUNTIME_DIR, stream_name),
+            variables=lambda_variables(function, self._settings, seen.task_root, seen.runtime_dir, stream_name),
+            network=function.outbound_network,
         )
 
     def _all_pools(self) -> list[EnvironmentPool]:

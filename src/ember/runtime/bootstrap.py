@@ -7,11 +7,10 @@ channel, which is where the host freezes it.
 
 Standard library only, no imports from Ember: it runs under the function's own
 interpreter and dependencies. The host starts it as
-`python -s -u bootstrap.py` with the channel's file descriptor named in
+`python -S -u bootstrap.py` with the channel's file descriptor named in
 _EMBER_CHANNEL_FD and the environment variables Lambda sets.
 """
 
-import decimal
 import importlib
 import json
 import logging
@@ -20,12 +19,22 @@ import resource
 import socket
 import sys
 import time
-import traceback
 
 import protocol  # found beside this file (sys.path[0]); hidden from user code below
 
 sys.modules.pop("protocol", None)
 del sys.path[0]
+
+
+def add_site_packages():
+    """The interpreter's site-packages go on sys.path, as Lambda's runtime has its
+    own (boto3 and friends), but their .pth files are not run: started with -S,
+    the runtime skips the host's start-up hooks, which can cost tens of ms."""
+    import site
+
+    for path in site.getsitepackages():
+        if path not in sys.path:
+            sys.path.append(path)
 
 
 # ---------------------------------------------------------------- errors
@@ -43,7 +52,14 @@ class InitFailure(Exception):
 
 def stack_of(exc):
     """Lambda's stackTrace: one formatted entry per frame, innermost last."""
-    return traceback.format_list(traceback.extract_tb(exc.__traceback__))
+    import traceback  # only on the error path: it costs milliseconds at start-up
+
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if frame.filename != __file__ and not frame.filename.startswith("<frozen importlib")
+    ]
+    return traceback.format_list(frames)
 
 
 def error_document(error_type, message, stack, request_id=""):
@@ -177,7 +193,10 @@ class LambdaContext:
 
 
 def to_json_default(value):
-    if isinstance(value, decimal.Decimal):
+    # A Decimal can only exist if the function imported decimal; not importing it
+    # here keeps it out of every cold start.
+    decimal = sys.modules.get("decimal")
+    if decimal is not None and isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
@@ -217,17 +236,21 @@ class Channel:
         self.sock = socket.socket(fileno=fd)
         self.reader = self.sock.makefile("rb", buffering=65536)
 
-    def next(self):
-        """Blocks until the host sends the next invocation; None once the host is gone."""
+    def receive(self):
+        """Blocks until the host sends a frame: (kind, meta, body); None once the host is gone."""
         header = self.reader.read(protocol.HEADER.size)
         if len(header) < protocol.HEADER.size:
             return None
         kind, meta_length, body_length = protocol.HEADER.unpack(header)
         meta = protocol.decode_meta(self.reader.read(meta_length))
-        body = self.reader.read(body_length)
-        if kind != protocol.INVOKE:
+        return kind, meta, self.reader.read(body_length)
+
+    def next(self):
+        """Blocks until the host sends the next invocation: (meta, payload); None once the host is gone."""
+        frame = self.receive()
+        if frame is None or frame[0] != protocol.INVOKE:
             return None
-        return meta, body
+        return frame[1], frame[2]
 
     def send(self, kind, meta=None, body=b""):
         self.sock.sendall(protocol.encode(kind, meta, body))
@@ -236,8 +259,15 @@ class Channel:
 def main():
     die_with_host()
     channel = Channel(int(os.environ.pop(protocol.CHANNEL_FD_VARIABLE)))
+    # The host confines the sandbox (cgroups, network) between STARTED and INIT:
+    # no function code runs before that.
+    channel.send(protocol.STARTED)
+    frame = channel.receive()
+    if frame is None or frame[0] != protocol.INIT:
+        return 0
     task_root = os.environ["LAMBDA_TASK_ROOT"]
     sys.path.insert(0, task_root)
+    add_site_packages()
     configure_logging()
 
     try:

@@ -15,8 +15,10 @@ HEADER = struct.Struct("!BII")
 
 # host -> environment
 INVOKE = 1
+INIT = 2          # the sandbox is confined: run the function's init now
 
 # environment -> host
+STARTED = 9       # the runtime process is up; it waits for INIT
 READY = 10        # init finished; body empty
 INIT_ERROR = 11   # init failed; body is the Lambda error document (JSON)
 RESULT = 12       # handler returned; body is the response payload (JSON)

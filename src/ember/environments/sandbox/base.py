@@ -1,8 +1,11 @@
 """The interface every isolation driver implements.
 
 A driver starts one sandboxed process tree per execution environment from a
-`SandboxSpec` and hands back a `Sandbox` that can be waited on and killed as a
-whole. Drivers differ in how much they isolate, not in how they are used.
+`SandboxSpec` and hands back a `Sandbox` that can be frozen, thawed, measured,
+waited on and killed as a whole. Drivers differ in how much they isolate, not in
+how they are used. The runtime announces itself (STARTED) and then waits for the
+host's INIT frame before it runs any function code; in between the host calls
+`confine()`, which puts the whole process tree into its cgroups and network.
 """
 
 from abc import ABC, abstractmethod
@@ -12,31 +15,91 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class SandboxSpec:
+    name: str             # unique per environment
     argv: list[str]
     env: dict[str, str]
-    task_root: Path       # the function's code, read-only
-    scratch_dir: Path     # per-environment writable space (its /tmp)
+    task_root: Path       # the function's code on the host, mounted read-only
+    runtime_dir: Path     # Ember's in-environment runtime on the host, read-only
+    scratch_dir: Path     # per-environment space on the host for the driver's use
     pass_fds: tuple[int, ...]
     output_fd: int        # stdout and stderr of the runtime go here
     memory_mb: int
     ephemeral_storage_mb: int
+    network: bool = True  # outbound network access
+
+
+@dataclass(frozen=True)
+class SandboxPaths:
+    """Where the function's code and Ember's runtime appear inside a sandbox."""
+
+    task_root: str
+    runtime_dir: str
 
 
 class Sandbox(ABC):
     pid: int
 
+    async def confine(self) -> None:
+        """Applies limits that need the runtime's processes to exist (cgroups, network).
+        Called once the runtime reported it started, before it runs function code."""
+
     @abstractmethod
     async def wait(self) -> int:
-        """Waits for the sandbox's first process to exit; returns its wait status as asyncio reports it."""
+        """Waits for the sandbox to exit; returns its exit status (negative: killed by that signal)."""
 
     @abstractmethod
     def kill(self) -> None:
         """Kills every process in the sandbox, now."""
+
+    @abstractmethod
+    def freeze(self) -> None:
+        """Stops every process in the sandbox from running until thaw(). May block briefly."""
+
+    @abstractmethod
+    def thaw(self) -> None:
+        """Lets the sandbox's processes run again."""
+
+    def peak_memory_mb(self) -> int | None:
+        """The most memory the sandbox has used, where the driver can measure it."""
+        return None
+
+    def out_of_memory(self) -> bool:
+        """Whether the kernel killed a process of the sandbox for exceeding its memory limit."""
+        return False
+
+    async def close(self) -> None:
+        """Releases what the sandbox held on the host, once it has exited."""
 
 
 class SandboxDriver(ABC):
     name: str
 
     @abstractmethod
+    def paths(self, spec_task_root: Path, spec_runtime_dir: Path) -> SandboxPaths:
+        """Where this driver shows the code and the runtime to the function."""
+
+    @abstractmethod
     async def start(self, spec: SandboxSpec) -> Sandbox:
-        """Starts the runtime process described by spec."""
+        """Starts the runtime process described by spec, confined."""
+
+    def describe(self) -> dict:
+        """What this driver enforces, for /health."""
+        return {"driver": self.name}
+
+    async def close(self) -> None:
+        """Releases what the driver holds on the host, after every sandbox stopped."""
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and all its descendants, parents before children."""
+    tree, index = [pid], 0
+    while index < len(tree):
+        current = tree[index]
+        index += 1
+        try:
+            tasks = Path(f"/proc/{current}/task").iterdir()
+            for task in tasks:
+                tree.extend(int(child) for child in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return tree

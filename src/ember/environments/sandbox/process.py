@@ -1,14 +1,16 @@
 """The plain-process driver: the runtime as an ordinary child process in its own
-session (so that its whole process group can be killed), with its own working
-directory and scratch space. It isolates nothing else; stronger drivers do.
+session, so that its whole process group can be killed, stopped (SIGSTOP) and
+continued (SIGCONT), with its own working directory and TMPDIR. It isolates
+nothing else: it is the fallback where bubblewrap cannot run.
 """
 
 import asyncio
 import os
 import signal
 import subprocess
+from pathlib import Path
 
-from ember.environments.sandbox.base import Sandbox, SandboxDriver, SandboxSpec
+from ember.environments.sandbox.base import Sandbox, SandboxDriver, SandboxPaths, SandboxSpec
 
 
 class ProcessSandbox(Sandbox):
@@ -19,15 +21,27 @@ class ProcessSandbox(Sandbox):
     async def wait(self) -> int:
         return await self._process.wait()
 
-    def kill(self) -> None:
+    def _signal_group(self, signal_number: int) -> None:
         try:
-            os.killpg(self.pid, signal.SIGKILL)
+            os.killpg(self.pid, signal_number)
         except ProcessLookupError:
             pass
+
+    def kill(self) -> None:
+        self._signal_group(signal.SIGKILL)
+
+    def freeze(self) -> None:
+        self._signal_group(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self._signal_group(signal.SIGCONT)
 
 
 class ProcessDriver(SandboxDriver):
     name = "process"
+
+    def paths(self, task_root: Path, runtime_dir: Path) -> SandboxPaths:
+        return SandboxPaths(str(task_root), str(runtime_dir))
 
     async def start(self, spec: SandboxSpec) -> Sandbox:
         tmp = spec.scratch_dir / "tmp"
@@ -44,3 +58,9 @@ class ProcessDriver(SandboxDriver):
             start_new_session=True,
         )
         return ProcessSandbox(process)
+
+    def describe(self) -> dict:
+        return {
+            "driver": self.name,
+            "isolation": "none: a plain child process (own process group, TMPDIR)",
+        }
