@@ -9,6 +9,7 @@ import uvicorn
 from ember.api.app import Application
 from ember.control.code_store import CodeStore
 from ember.control.functions import FunctionRegistry
+from ember.environments.admission import MemoryBudget, host_memory_mb
 from ember.environments.manager import EnvironmentManager
 from ember.environments.sandbox.base import SandboxDriver
 from ember.environments.sandbox.bubblewrap import BubblewrapDriver
@@ -16,6 +17,7 @@ from ember.environments.sandbox.process import ProcessDriver
 from ember.invoke.concurrency import ConcurrencyLimiter
 from ember.invoke.sync import Invoker
 from ember.observe.logs import LogService
+from ember.observe.metrics import Metrics
 from ember.settings import Settings
 from ember.store.functions import FunctionRepository
 from ember.store.logs import LogRepository
@@ -49,9 +51,12 @@ class Ember:
         self.functions = FunctionRegistry(FunctionRepository(data / "ember.db"), self.code_store, settings)
         self.logs = LogService(LogRepository(data / "logs.db"))
         self.driver = choose_driver(settings)
-        self.environments = EnvironmentManager(self.driver, self.code_store, self.logs, settings)
-        self.concurrency = ConcurrencyLimiter(settings.concurrency_limit)
-        self.invoker = Invoker(self.functions, self.environments, self.concurrency)
+        self.budget = MemoryBudget(settings.memory_mb or host_memory_mb() * 4 // 5)
+        self.environments = EnvironmentManager(self.driver, self.code_store, self.logs, settings, self.budget)
+        self.concurrency = ConcurrencyLimiter(self.functions, settings.concurrency_limit)
+        self.metrics = Metrics()
+        self.metrics.watch(self._gauges)
+        self.invoker = Invoker(self.functions, self.environments, self.concurrency, self.metrics)
         self.functions.on_change(self._function_changed)
 
     async def start(self) -> None:
@@ -64,6 +69,24 @@ class Ember:
         await self.environments.shutdown()
         await self.driver.close()
         await self.logs.close()
+
+    def _gauges(self):
+        yield (
+            "ember_concurrent_executions", "Invocations running now", ["function"],
+            [((name,), count) for name, count in self.concurrency.in_flight.items()],
+        )
+        yield (
+            "ember_environments", "Execution environments by state", ["function", "state"],
+            [((name, state), count) for (name, state), count in self.environments.count_by_state().items()],
+        )
+        yield (
+            "ember_memory_committed_megabytes", "Memory committed to environments", [],
+            [((), self.budget.committed_mb)],
+        )
+        yield (
+            "ember_memory_total_megabytes", "Memory environments may take in all", [],
+            [((), self.budget.total_mb)],
+        )
 
     def _function_changed(self, name: str) -> None:
         self.environments.retire(name)

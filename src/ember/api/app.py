@@ -3,12 +3,16 @@ its input from botocore's model, and turns every error into AWS's shape."""
 
 import logging
 
+from prometheus_client import CONTENT_TYPE_LATEST
+
 from ember.api import model
+from ember.api.concurrency import ConcurrencyApi
 from ember.api.errors import error_response
 from ember.api.functions import FunctionsApi
 from ember.api.http import ClientGone, Request, Response, json_response, new_request_id, read_body
 from ember.api.invocations import InvocationsApi
 from ember.api.logs import LogsApi
+from ember.api.tags import TagsApi
 from ember.errors import EmberError, NotFound, UnknownOperation, Unsupported
 from ember.invoke.request import MAX_REQUEST_PAYLOAD_BYTES
 
@@ -25,6 +29,8 @@ class Application:
         self.router = model.Router()
         self.handlers = {
             **FunctionsApi(ember.functions, ember.concurrency).handlers(),
+            **ConcurrencyApi(ember.functions, ember.concurrency).handlers(),
+            **TagsApi(ember.functions).handlers(),
             **InvocationsApi(ember.invoker).handlers(),
         }
         known_group = lambda group: any(f.log_group == group for f in ember.functions.all())  # noqa: E731
@@ -54,6 +60,8 @@ class Application:
     async def _dispatch(self, request: Request, receive) -> Response:
         if request.method == "GET" and request.path == "/health":
             return self._health()
+        if request.method == "GET" and request.path == "/metrics":
+            return Response(200, self.ember.metrics.exposition(), [(b"content-type", CONTENT_TYPE_LATEST.encode())])
         if request.method == "GET" and request.path.startswith("/_ember/code/"):
             return self._code(request.path.removeprefix("/_ember/code/"))
         if request.method == "POST" and request.path == "/" and "x-amz-target" in request.headers:
@@ -75,12 +83,17 @@ class Application:
         return await handler(request, params)
 
     def _health(self) -> Response:
+        by_state: dict[str, int] = {}
+        for (_, state), count in self.ember.environments.count_by_state().items():
+            by_state[state] = by_state.get(state, 0) + count
+        budget = self.ember.budget
         return json_response(
             {
                 "status": "ok",
                 "sandbox": self.ember.driver.describe(),
                 "functions": len(self.ember.functions.all()),
-                "environments": self.ember.environments.count_by_state(),
+                "environments": by_state,
+                "memory_mb": {"committed": budget.committed_mb, "total": budget.total_mb},
             }
         )
 

@@ -138,6 +138,8 @@ class FunctionsApi:
         }
         if function.tags:
             document["Tags"] = dict(function.tags)
+        if function.reserved_concurrency is not None:
+            document["Concurrency"] = {"ReservedConcurrentExecutions": function.reserved_concurrency}
         return json_response(document)
 
     async def get_function_configuration(self, request: Request, params: dict) -> Response:
@@ -204,7 +206,7 @@ class FunctionsApi:
                     "CodeSizeUnzipped": CODE_SIZE_UNZIPPED,
                     "CodeSizeZipped": CODE_SIZE_ZIPPED,
                     "ConcurrentExecutions": limit,
-                    "UnreservedConcurrentExecutions": limit,
+                    "UnreservedConcurrentExecutions": self._concurrency.unreserved,
                 },
                 "AccountUsage": {
                     "TotalCodeSize": sum(f.code_size for f in functions),

@@ -92,7 +92,9 @@ def parse_input(
         if location == "uri":
             params[name] = labels.get(wire_name)
         elif location == "querystring":
-            if wire_name in query:
+            if wire_name in query and member.type_name == "list":
+                params[name] = [_from_text(member.member, value, name) for value in query[wire_name]]
+            elif wire_name in query:
                 params[name] = _from_text(member, query[wire_name][0], name)
         elif location == "header":
             value = headers.get(wire_name.lower())

@@ -27,6 +27,8 @@ class Function:
     architectures: tuple[str, ...] = ("x86_64",)
     tags: dict[str, str] = field(default_factory=dict)
     version: str = LATEST
+    # PutFunctionConcurrency; None means the function shares the unreserved pool.
+    reserved_concurrency: int | None = None
 
     @property
     def log_group(self) -> str:

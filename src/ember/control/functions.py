@@ -82,6 +82,7 @@ class FunctionRegistry:
         self._code = code_store
         self._settings = settings
         self._functions = {f.name: f for f in map(Function.from_document, repository.load_all())}
+        self.reserved_total = sum(f.reserved_concurrency or 0 for f in self._functions.values())
         self._listeners: list[Callable[[str], None]] = []
         self._lock = asyncio.Lock()
 
@@ -142,6 +143,7 @@ class FunctionRegistry:
         validation.check_environment(environment)
         architectures = spec.architectures or (validation.HOST_ARCHITECTURE,)
         validation.check_architectures(architectures)
+        validation.check_tags(spec.tags or {})
         async with self._lock:
             if name in self._functions:
                 raise Conflict(f"Function already exist: {name}")
@@ -217,6 +219,7 @@ class FunctionRegistry:
                 raise InvalidParameter("$LATEST version cannot be deleted without deleting the function.")
             del self._functions[function.name]
             self._repository.delete(function.name)
+            self.reserved_total -= function.reserved_concurrency or 0
         self._notify(function.name)
 
     def _name_to_create(self, identifier: str) -> str:
@@ -248,8 +251,48 @@ class FunctionRegistry:
             )
         return function
 
+    async def set_reserved_concurrency(self, identifier: str, reserved: int | None) -> Function:
+        """PutFunctionConcurrency / DeleteFunctionConcurrency. Not a new revision: the
+        function's environments keep serving."""
+        async with self._lock:
+            function = self._current(identifier, None)
+            updated = function.changed(reserved_concurrency=reserved)
+            self._save(updated)
+        return updated
+
+    async def tag(self, arn: str, tags: dict[str, str]) -> None:
+        await self._change_tags(arn, lambda current: {**current, **tags})
+
+    async def untag(self, arn: str, keys: list[str]) -> None:
+        await self._change_tags(arn, lambda current: {k: v for k, v in current.items() if k not in keys})
+
+    def tags(self, arn: str) -> dict[str, str]:
+        return dict(self._by_arn(arn).tags)
+
+    async def _change_tags(self, arn: str, change) -> None:
+        async with self._lock:
+            function = self._by_arn(arn)
+            tags = change(function.tags)
+            validation.check_tags(tags)
+            updated = function.changed(tags=tags)
+            self._save(updated)
+        if function.outbound_network != updated.outbound_network:
+            self._notify(updated.name)  # environments must restart with the new network
+
+    def _by_arn(self, arn: str) -> Function:
+        if not arn.startswith("arn:"):
+            raise InvalidParameter(f"Resource must be a function ARN, got {arn}.")
+        function, qualifier = self.resolve(arn)
+        if qualifier:
+            raise InvalidParameter("Tags apply to functions, not to versions or aliases.")
+        return function
+
     def _save(self, function: Function) -> None:
         self._repository.put(function.name, function.to_document())
+        previous = self._functions.get(function.name)
+        self.reserved_total += (function.reserved_concurrency or 0) - (
+            previous.reserved_concurrency or 0 if previous else 0
+        )
         self._functions[function.name] = function
 
     def _notify(self, name: str) -> None:

@@ -3,7 +3,11 @@
 import json
 import platform
 
+from ember.control.function import NETWORK_TAG
 from ember.errors import InvalidParameter
+
+NETWORK_TAG_VALUES = ("none", "outbound")
+MAX_TAGS = 50
 
 # Environment variables Lambda sets itself and refuses to let a function override.
 RESERVED_VARIABLES = frozenset(
@@ -58,3 +62,15 @@ def check_architectures(architectures: tuple[str, ...]) -> None:
                 f"Architecture {architecture} is not supported on this Ember host, which runs "
                 f"{HOST_ARCHITECTURE} functions only."
             )
+
+
+def check_tags(tags: dict[str, str]) -> None:
+    if len(tags) > MAX_TAGS:
+        raise InvalidParameter(f"A function can have at most {MAX_TAGS} tags.")
+    reserved = sorted(key for key in tags if key.lower().startswith("aws:"))
+    if reserved:
+        raise InvalidParameter(f"Tag keys starting with 'aws:' are reserved: {', '.join(reserved)}")
+    if NETWORK_TAG in tags and tags[NETWORK_TAG] not in NETWORK_TAG_VALUES:
+        raise InvalidParameter(
+            f"Tag {NETWORK_TAG} must be one of {', '.join(NETWORK_TAG_VALUES)}, got {tags[NETWORK_TAG]!r}."
+        )

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from ember.control.code_store import CodeStore
 from ember.control.function import Function
 from ember.control.runtimes import interpreter_for
+from ember.environments.admission import MemoryBudget
 from ember.environments.environment import RUNTIME_DIR, ExecutionEnvironment, Outcome
 from ember.environments.pool import EnvironmentPool
 from ember.environments.sandbox.base import SandboxDriver
@@ -36,15 +37,23 @@ class Checkout:
 
 
 class EnvironmentManager:
-    def __init__(self, driver: SandboxDriver, code_store: CodeStore, logs: LogService, settings: Settings):
+    def __init__(
+        self,
+        driver: SandboxDriver,
+        code_store: CodeStore,
+        logs: LogService,
+        settings: Settings,
+        budget: MemoryBudget,
+    ):
         self._driver = driver
+        self.budget = budget
         self._code = code_store
         self._logs = logs
         self._settings = settings
         self._scratch_root = settings.data_dir / "environments"
         self._pools: dict[str, EnvironmentPool] = {}
         self._retired: list[EnvironmentPool] = []
-        self._stopping: set[asyncio.Task] = set()
+        self._stopping_task: dict[ExecutionEnvironment, asyncio.Task] = {}
         self._reaper: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -57,7 +66,13 @@ class EnvironmentManager:
         environment = pool.take_idle()
         if environment is not None:
             return Checkout(environment, cold=False)
+        await self.budget.wait_for_room(function.memory_size, self._settings.admission_wait, self._make_room)
+        pool = self._pool_for(function)  # the function may have changed while this waited
+        environment = pool.take_idle()
+        if environment is not None:
+            return Checkout(environment, cold=False)
         environment = self._new_environment(function)
+        self.budget.commit(function.memory_size)
         pool.add(environment)
         environment.log_stream.write(init_start_line(function.runtime))
         try:
@@ -92,8 +107,9 @@ class EnvironmentManager:
     def live_code_digests(self) -> set[str]:
         return {e.function.code_digest for pool in self._all_pools() for e in pool}
 
-    def count_by_state(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
+    def count_by_state(self) -> dict[tuple[str, str], int]:
+        """Live environments by (function name, state)."""
+        counts: dict[tuple[str, str], int] = {}
         for pool in self._all_pools():
             pool.count_by_state(counts)
         return counts
@@ -104,7 +120,9 @@ class EnvironmentManager:
         environments = [e for pool in self._all_pools() for e in pool]
         self._pools.clear()
         self._retired.clear()
-        await asyncio.gather(*(e.stop() for e in environments), *self._stopping, return_exceptions=True)
+        await asyncio.gather(
+            *(e.stop() for e in environments), *self._stopping_task.values(), return_exceptions=True
+        )
 
     # ------------------------------------------------------------ internals
 
@@ -138,11 +156,33 @@ class EnvironmentManager:
     def _all_pools(self) -> list[EnvironmentPool]:
         return [*self._pools.values(), *self._retired]
 
+    async def _make_room(self, needed_mb: int) -> None:
+        """Stops idle environments, least recently used first, until needed_mb is freed."""
+        idle = sorted(
+            ((e.last_used, pool, e) for pool in self._all_pools() for e in pool.idle()), key=lambda t: t[0]
+        )
+        leaving, freed = [], 0
+        for _, pool, environment in idle:
+            if freed >= needed_mb:
+                break
+            pool.remove(environment)
+            leaving.append(environment)
+            freed += environment.function.memory_size
+        self._stop_later(leaving)
+        if leaving:
+            await asyncio.gather(*(self._stopping_task[e] for e in leaving if e in self._stopping_task))
+
     def _stop_later(self, environments: list[ExecutionEnvironment]) -> None:
         for environment in environments:
-            task = asyncio.create_task(environment.stop())
-            self._stopping.add(task)
-            task.add_done_callback(self._stopping.discard)
+            task = asyncio.create_task(self._stop(environment))
+            self._stopping_task[environment] = task
+            task.add_done_callback(lambda _, e=environment: self._stopping_task.pop(e, None))
+
+    async def _stop(self, environment: ExecutionEnvironment) -> None:
+        try:
+            await environment.stop()
+        finally:
+            self.budget.release(environment.function.memory_size)
 
     async def _reap_periodically(self) -> None:
         while True:

@@ -30,6 +30,14 @@ class EnvironmentPool:
     def add(self, environment: ExecutionEnvironment) -> None:
         self._members.add(environment)
 
+    def idle(self) -> list[ExecutionEnvironment]:
+        return list(self._idle)
+
+    def remove(self, environment: ExecutionEnvironment) -> None:
+        """Takes one idle environment out of the pool (to stop it)."""
+        self._idle.remove(environment)
+        self._members.discard(environment)
+
     def give_back(self, environment: ExecutionEnvironment) -> bool:
         """Returns the environment to the pool; False if it must be stopped instead."""
         if self.retired or not environment.usable:
@@ -56,6 +64,8 @@ class EnvironmentPool:
     def empty(self) -> bool:
         return not self._members
 
-    def count_by_state(self, counts: dict[str, int]) -> None:
+    def count_by_state(self, counts: dict[tuple[str, str], int]) -> None:
+        """Adds this pool's environments to counts, keyed by (function name, state)."""
         for environment in self._members:
-            counts[environment.state.value] = counts.get(environment.state.value, 0) + 1
+            key = (self.function.name, environment.state.value)
+            counts[key] = counts.get(key, 0) + 1

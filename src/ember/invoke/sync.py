@@ -13,7 +13,7 @@ from ember.control.function import Function
 from ember.control.functions import FunctionRegistry
 from ember.environments.environment import Invocation, Outcome, Status, error_body
 from ember.environments.manager import EnvironmentManager
-from ember.errors import Unsupported
+from ember.errors import Throttled, Unsupported
 from ember.invoke.concurrency import ConcurrencyLimiter
 from ember.invoke.request import (
     LOG_TAIL_BYTES,
@@ -23,6 +23,7 @@ from ember.invoke.request import (
     InvocationType,
 )
 from ember.observe import report
+from ember.observe.metrics import Metrics
 
 
 def new_trace_id() -> str:
@@ -31,11 +32,16 @@ def new_trace_id() -> str:
 
 class Invoker:
     def __init__(
-        self, functions: FunctionRegistry, environments: EnvironmentManager, concurrency: ConcurrencyLimiter
+        self,
+        functions: FunctionRegistry,
+        environments: EnvironmentManager,
+        concurrency: ConcurrencyLimiter,
+        metrics: Metrics,
     ):
         self._functions = functions
         self._environments = environments
         self._concurrency = concurrency
+        self._metrics = metrics
 
     async def invoke(self, request: InvocationRequest) -> InvocationResult:
         function, qualifier = self._functions.resolve(request.function_name, request.qualifier)
@@ -47,8 +53,12 @@ class Invoker:
                 "use RequestResponse or DryRun."
             )
 
-        with self._concurrency.lease():
-            return await self._run(function, qualifier, request)
+        try:
+            with self._concurrency.lease(function):
+                return await self._run(function, qualifier, request)
+        except Throttled as throttle:
+            self._metrics.throttles.labels(function.name, throttle.reason).inc()
+            raise
 
     async def _run(self, function: Function, qualifier: str | None, request: InvocationRequest) -> InvocationResult:
         request_id = str(uuid.uuid4())
@@ -93,6 +103,7 @@ class Invoker:
         finally:
             tail = stream.stop_capture() if request.tail_logs else None
             self._environments.checkin(environment)
+        self._record(function, outcome, environment.init_duration_ms if checkout.cold else None)
 
         return InvocationResult(
             status_code=200,
@@ -102,6 +113,17 @@ class Invoker:
             log_tail=_tail(tail) if tail is not None else None,
             request_id=request_id,
         )
+
+
+    def _record(self, function: Function, outcome: Outcome, init_duration_ms: float | None) -> None:
+        metrics, name = self._metrics, function.name
+        metrics.invocations.labels(name).inc()
+        metrics.duration.labels(name).observe(outcome.duration_ms / 1000)
+        if outcome.status is not Status.SUCCESS:
+            metrics.errors.labels(name, outcome.error_type or "Unhandled").inc()
+        if init_duration_ms is not None:
+            metrics.cold_starts.labels(name).inc()
+            metrics.init_duration.labels(name).observe(init_duration_ms / 1000)
 
 
 def _within_response_limit(outcome: Outcome) -> Outcome:
