@@ -14,6 +14,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,7 +102,9 @@ def validated_members(zip_bytes: bytes) -> list[zipfile.ZipInfo]:
             members = archive.infolist()
             if archive.testzip() is not None:
                 raise InvalidParameter(UNZIP_FAILED)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError):
+    # zlib.error: corrupt deflate data; RuntimeError: an encrypted member. Both were 500s.
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError,
+            zlib.error, RuntimeError):
         raise InvalidParameter(UNZIP_FAILED)
     total = 0
     for info in members:

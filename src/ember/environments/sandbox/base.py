@@ -8,6 +8,7 @@ host's INIT frame before it runs any function code; in between the host calls
 `confine()`, which puts the whole process tree into its cgroups and network.
 """
 
+import resource
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,24 @@ class SandboxDriver(ABC):
 
     async def close(self) -> None:
         """Releases what the driver holds on the host, after every sandbox stopped."""
+
+
+# Lambda's per-environment limits on open files and on processes and threads.
+MAX_OPEN_FILES = 1024
+MAX_PROCESSES = 1024
+
+
+def apply_rlimits(pid: int, limits: dict[int, int]) -> None:
+    """Sets resource limits on a running process; its children inherit them."""
+    for resource_id, value in limits.items():
+        try:
+            resource.prlimit(pid, resource_id, (value, value))
+        except (ProcessLookupError, PermissionError, ValueError):
+            pass
+
+
+def lambda_rlimits() -> dict[int, int]:
+    return {resource.RLIMIT_NOFILE: MAX_OPEN_FILES, resource.RLIMIT_CORE: 0}
 
 
 def process_tree(pid: int) -> list[int]:

@@ -26,7 +26,15 @@ import sys
 from pathlib import Path
 
 from ember.environments.sandbox import network, seccomp
-from ember.environments.sandbox.base import Sandbox, SandboxDriver, SandboxPaths, SandboxSpec, process_tree
+from ember.environments.sandbox.base import (
+    Sandbox,
+    SandboxDriver,
+    SandboxPaths,
+    SandboxSpec,
+    apply_rlimits,
+    lambda_rlimits,
+    process_tree,
+)
 from ember.environments.sandbox.cgroups import MB, Cgroup, Cgroups
 
 BWRAP = shutil.which("bwrap")
@@ -59,6 +67,7 @@ class BubblewrapSandbox(Sandbox):
         # no function code has run. Parents go first, so that whatever they fork from
         # then on is born inside the groups.
         tree = process_tree(self.pid)
+        apply_rlimits(tree[-1], lambda_rlimits())
         if self._cgroup is not None:
             for pid in tree:
                 try:

@@ -1,22 +1,41 @@
 """The plain-process driver: the runtime as an ordinary child process in its own
 session, so that its whole process group can be killed, stopped (SIGSTOP) and
-continued (SIGCONT), with its own working directory and TMPDIR. It isolates
-nothing else: it is the fallback where bubblewrap cannot run.
+continued (SIGCONT), with its own working directory and TMPDIR, and resource
+limits (rlimits) in place of cgroups: data segment = MemorySize (allocations past
+it fail with MemoryError instead of a kill), largest file = EphemeralStorage, 1,024
+open files. It isolates nothing else: it is the fallback where bubblewrap cannot run.
 """
 
 import asyncio
 import os
+import resource
 import signal
 import subprocess
 from pathlib import Path
 
-from ember.environments.sandbox.base import Sandbox, SandboxDriver, SandboxPaths, SandboxSpec
+from ember.environments.sandbox.base import (
+    Sandbox,
+    SandboxDriver,
+    SandboxPaths,
+    SandboxSpec,
+    apply_rlimits,
+    lambda_rlimits,
+)
+from ember.environments.sandbox.cgroups import MB
 
 
 class ProcessSandbox(Sandbox):
-    def __init__(self, process: asyncio.subprocess.Process):
+    def __init__(self, process: asyncio.subprocess.Process, spec: SandboxSpec):
         self._process = process
         self.pid = process.pid
+        self._limits = {
+            **lambda_rlimits(),
+            resource.RLIMIT_DATA: spec.memory_mb * MB,
+            resource.RLIMIT_FSIZE: spec.ephemeral_storage_mb * MB,
+        }
+
+    async def confine(self) -> None:
+        apply_rlimits(self.pid, self._limits)
 
     async def wait(self) -> int:
         return await self._process.wait()
@@ -57,10 +76,10 @@ class ProcessDriver(SandboxDriver):
             env=env,
             start_new_session=True,
         )
-        return ProcessSandbox(process)
+        return ProcessSandbox(process, spec)
 
     def describe(self) -> dict:
         return {
             "driver": self.name,
-            "isolation": "none: a plain child process (own process group, TMPDIR)",
+            "isolation": "none: a plain child process (own process group, TMPDIR, rlimits)",
         }
