@@ -7,7 +7,9 @@ Warm: sequential invokes of one function over one keep-alive HTTP connection on
 loopback (p50/p99/mean), against the same client talking to a bare asyncio HTTP
 server that answers a fixed body (the floor for one HTTP round trip here).
 Cold: the first invoke of each of N new functions, against starting the same
-interpreter with `-s -c pass` (the floor for a new process).
+interpreter with `-S -c pass` (the floor for a new process).
+Both sandbox drivers are measured in the same run: `process` (no isolation) and
+`bubblewrap` (namespaces, cgroups, seccomp, slirp4netns), when it can run here.
 
 Prints a table and writes benchmarks/results/invoke_latency.json.
 """
@@ -137,16 +139,16 @@ def bench_process_start(count: int) -> dict:
     samples = []
     for _ in range(count):
         started = time.perf_counter()
-        subprocess.run([HOST_PYTHON, "-s", "-c", "pass"], check=True)
+        subprocess.run([HOST_PYTHON, "-S", "-c", "pass"], check=True)
         samples.append((time.perf_counter() - started) * 1000)
     return summary(samples)
 
 
-def bench_ember(invokes: int, cold: int) -> dict:
+def bench_ember(invokes: int, cold: int, sandbox: str) -> dict:
     port = free_port()
     data_dir = tempfile.mkdtemp(prefix="ember-bench-")
     server = subprocess.Popen(
-        [str(EMBER), "serve", "--port", str(port), "--data-dir", data_dir],
+        [str(EMBER), "serve", "--port", str(port), "--data-dir", data_dir, "--sandbox", sandbox],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -182,23 +184,30 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--invokes", type=int, default=1000)
     parser.add_argument("--cold", type=int, default=20)
+    parser.add_argument("--sandbox", action="append", choices=("process", "bubblewrap"),
+                        help="driver(s) to measure (default: both)")
     args = parser.parse_args()
 
     print(f"warm: {args.invokes} sequential invokes; cold: {args.cold} new functions", file=sys.stderr)
     baseline_http = bench_baseline_http(args.invokes)
     process_start = bench_process_start(args.cold)
-    ember = bench_ember(args.invokes, args.cold)
-    results = {
-        "ember_warm_invoke": ember["warm"],
-        "baseline_bare_http": baseline_http,
-        "warm_ratio_p50": round(ember["warm"]["p50_ms"] / baseline_http["p50_ms"], 2),
-        "ember_cold_start": ember["cold"],
-        "ember_init_duration": ember["init_duration"],
-        "baseline_process_start": process_start,
-        "cold_ratio_p50": round(ember["cold"]["p50_ms"] / process_start["p50_ms"], 2),
-    }
+    results: dict = {"baseline_bare_http": baseline_http, "baseline_process_start": process_start}
+    for sandbox in args.sandbox or ("process", "bubblewrap"):
+        print(f"measuring the {sandbox} driver", file=sys.stderr)
+        ember = bench_ember(args.invokes, args.cold, sandbox)
+        results[sandbox] = {
+            "warm_invoke": ember["warm"],
+            "warm_ratio_p50_vs_bare_http": round(ember["warm"]["p50_ms"] / baseline_http["p50_ms"], 2),
+            "cold_start": ember["cold"],
+            "init_duration": ember["init_duration"],
+            "cold_ratio_p50_vs_process_start": round(ember["cold"]["p50_ms"] / process_start["p50_ms"], 2),
+        }
     for name, value in results.items():
-        print(f"{name:26} {value}")
+        if name.startswith("baseline"):
+            print(f"{name:24} {value}")
+        else:
+            for key, item in value.items():
+                print(f"{name + ' ' + key:48} {item}")
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "invoke_latency.json").write_text(json.dumps(results, indent=2))

@@ -299,8 +299,3 @@ class FunctionRegistry:
         for listener in self._listeners:
             listener(name)
 
-
-def _validate_zip(zip_bytes: bytes) -> None:
-    from ember.control.code_store import _validated_members
-
-    _validated_members(zip_bytes)

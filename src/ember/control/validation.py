@@ -47,7 +47,7 @@ def check_environment(variables: dict[str, str]) -> None:
             "variables you have provided contains reserved keys that are currently not supported "
             f"for modification. Reserved keys used in this request: {', '.join(reserved)}"
         )
-    measured = json.dumps(variables, separators=(",", ":"))
+    measured = json.dumps(variables, separators=(",", ":"), ensure_ascii=False)
     if len(measured.encode()) > MAX_ENVIRONMENT_BYTES:
         raise InvalidParameter(
             "Lambda was unable to configure your environment variables because the environment "
