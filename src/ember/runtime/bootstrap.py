@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import resource
-import socket
 import sys
 import time
 
@@ -228,37 +227,9 @@ def invoke(handler, meta, payload):
     return protocol.RESULT, body
 
 
-# ---------------------------------------------------------------- channel
-
-
-class Channel:
-    def __init__(self, fd):
-        self.sock = socket.socket(fileno=fd)
-        self.reader = self.sock.makefile("rb", buffering=65536)
-
-    def receive(self):
-        """Blocks until the host sends a frame: (kind, meta, body); None once the host is gone."""
-        header = self.reader.read(protocol.HEADER.size)
-        if len(header) < protocol.HEADER.size:
-            return None
-        kind, meta_length, body_length = protocol.HEADER.unpack(header)
-        meta = protocol.decode_meta(self.reader.read(meta_length))
-        return kind, meta, self.reader.read(body_length)
-
-    def next(self):
-        """Blocks until the host sends the next invocation: (meta, payload); None once the host is gone."""
-        frame = self.receive()
-        if frame is None or frame[0] != protocol.INVOKE:
-            return None
-        return frame[1], frame[2]
-
-    def send(self, kind, meta=None, body=b""):
-        self.sock.sendall(protocol.encode(kind, meta, body))
-
-
 def main():
     die_with_host()
-    channel = Channel(int(os.environ.pop(protocol.CHANNEL_FD_VARIABLE)))
+    channel = protocol.RuntimeChannel.from_environment()
     # The host confines the sandbox (cgroups, network) between STARTED and INIT:
     # no function code runs before that.
     channel.send(protocol.STARTED)

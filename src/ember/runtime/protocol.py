@@ -9,7 +9,10 @@ Standard library only: this module is loaded inside the sandbox too.
 """
 
 import json
+import os
+import socket
 import struct
+import threading
 
 HEADER = struct.Struct("!BII")
 
@@ -36,3 +39,38 @@ def encode(kind: int, meta: dict | None = None, body: bytes = b"") -> bytes:
 
 def decode_meta(meta_bytes: bytes) -> dict:
     return json.loads(meta_bytes) if meta_bytes else {}
+
+
+class RuntimeChannel:
+    """The environment's end of the channel: blocking, for the runtime processes.
+    send() may be called from several threads."""
+
+    def __init__(self, fd: int):
+        self.sock = socket.socket(fileno=fd)
+        self.reader = self.sock.makefile("rb", buffering=65536)
+        self._send_lock = threading.Lock()
+
+    @classmethod
+    def from_environment(cls) -> "RuntimeChannel":
+        """The channel the host passed, its variable removed before user code runs."""
+        return cls(int(os.environ.pop(CHANNEL_FD_VARIABLE)))
+
+    def receive(self):
+        """Blocks until the host sends a frame: (kind, meta, body); None once the host is gone."""
+        header = self.reader.read(HEADER.size)
+        if len(header) < HEADER.size:
+            return None
+        kind, meta_length, body_length = HEADER.unpack(header)
+        meta = decode_meta(self.reader.read(meta_length))
+        return kind, meta, self.reader.read(body_length)
+
+    def next(self):
+        """Blocks until the host sends the next invocation: (meta, payload); None once the host is gone."""
+        frame = self.receive()
+        if frame is None or frame[0] != INVOKE:
+            return None
+        return frame[1], frame[2]
+
+    def send(self, kind: int, meta: dict | None = None, body: bytes = b"") -> None:
+        with self._send_lock:
+            self.sock.sendall(encode(kind, meta, body))
