@@ -218,7 +218,8 @@ def invoke(handler, meta, payload):
         body = json.dumps(error_document(error_type, message, stack, request_id)).encode()
         return protocol.ERROR, body
     try:
-        body = json.dumps(result, default=to_json_default).encode()
+        # Lambda's Python runtime sends non-ASCII characters as they are, in UTF-8.
+        body = json.dumps(result, default=to_json_default, ensure_ascii=False).encode()
     except (TypeError, ValueError) as exc:
         message = f"Unable to marshal response: {exc}"
         log_error("Runtime.MarshalError", message, [])

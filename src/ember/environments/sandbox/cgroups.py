@@ -88,7 +88,8 @@ class Cgroup(ABC):
 
 
 class CgroupsV1(Cgroup):
-    CONTROLLERS = ("memory", "cpu", "pids", "freezer")
+    # The freezer first: abandoned groups are thawed and killed before the others go.
+    CONTROLLERS = ("freezer", "memory", "cpu", "pids")
 
     def __init__(self, parents: dict[str, Path], name: str, memory_mb: int):
         self.dirs = {controller: parent / name for controller, parent in parents.items()}
@@ -186,6 +187,35 @@ class CgroupV2(Cgroup):
             pass
 
 
+def _remove_abandoned(directory: Path) -> None:
+    """Groups left by an Ember server that died without cleaning up (named ember-<pid>,
+    that pid gone): their environments are killed (thawed first, if frozen) and the
+    groups removed."""
+    for parent in directory.glob("ember-*"):
+        pid = parent.name.removeprefix("ember-")
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        for group in [*parent.iterdir(), parent]:
+            if not group.is_dir():
+                continue
+            for freeze_file, thawed in (("freezer.state", "THAWED"), ("cgroup.freeze", "0")):
+                if (group / freeze_file).exists():
+                    try:
+                        _write(group / freeze_file, thawed)
+                    except OSError:
+                        pass
+            try:
+                for process in _read(group / "cgroup.procs").split():
+                    os.kill(int(process), 9)
+            except (OSError, ValueError):
+                pass
+        for group in [*(g for g in parent.iterdir() if g.is_dir()), parent]:
+            try:
+                group.rmdir()
+            except OSError:
+                pass
+
+
 class Cgroups:
     """Creates environments' groups under a parent group of Ember's own."""
 
@@ -211,6 +241,7 @@ class Cgroups:
             if not (base / "cgroup.procs").exists():
                 raise LookupError(controller)
             parent = base / _own_path(controller).lstrip("/") / name
+            _remove_abandoned(parent.parent)
             parent.mkdir(exist_ok=True)
             parents[controller] = parent
         return cls(1, parents)
@@ -221,6 +252,7 @@ class Cgroups:
         # A v2 group with processes cannot delegate controllers to children, so
         # Ember's parent is a sibling of the server's own group.
         parent = own.parent / name if own != CGROUP_ROOT else CGROUP_ROOT / name
+        _remove_abandoned(parent.parent)
         needed = {"memory", "cpu", "pids"}
         available = set(_read(parent.parent / "cgroup.controllers").split())
         if not needed <= available:
