@@ -9,6 +9,7 @@ import uvicorn
 from ember.api.app import Application
 from ember.control.code_store import CodeStore
 from ember.control.functions import FunctionRegistry
+from ember.control.runtimes import interpreter_prefixes
 from ember.environments.admission import MemoryBudget, host_memory_mb
 from ember.environments.manager import EnvironmentManager
 from ember.environments.sandbox.base import SandboxDriver
@@ -30,7 +31,7 @@ def choose_driver(settings: Settings) -> SandboxDriver:
         return ProcessDriver()
     reason = BubblewrapDriver.unavailable_reason()
     if reason is None:
-        return BubblewrapDriver(settings.data_dir / "sandbox", settings.allow_host_loopback)
+        return BubblewrapDriver(settings.data_dir / "sandbox", settings.allow_host_loopback, interpreter_prefixes())
     if settings.sandbox == "bubblewrap":
         raise SystemExit(f"ember: the bubblewrap sandbox was asked for but cannot run: {reason}")
     log.warning(

@@ -95,7 +95,7 @@ class ExecutionEnvironment:
         self,
         environment_id: str,
         function: Function,
-        interpreter: str,
+        argv: list[str],
         task_root: Path,
         scratch_dir: Path,
         driver: SandboxDriver,
@@ -109,7 +109,7 @@ class ExecutionEnvironment:
         self.state = State.STARTING
         self.init_duration_ms: float | None = None
         self.last_used = time.monotonic()
-        self._interpreter = interpreter
+        self._argv = argv
         self._task_root = task_root
         self._scratch_dir = scratch_dir
         self._driver = driver
@@ -134,12 +134,11 @@ class ExecutionEnvironment:
         parent_end, child_end = socket.socketpair()
         output_read, output_write = os.pipe()
         started = time.perf_counter()
-        bootstrap = f"{self._driver.paths(self._task_root, RUNTIME_DIR).runtime_dir}/bootstrap.py"
         try:
             self._sandbox = await self._driver.start(
                 SandboxSpec(
                     name=self.id,
-                    argv=[self._interpreter, "-S", "-u", bootstrap],
+                    argv=self._argv,
                     env=dict(self._variables, **{protocol.CHANNEL_FD_VARIABLE: str(child_end.fileno())}),
                     task_root=self._task_root,
                     runtime_dir=RUNTIME_DIR,

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from ember.control.code_store import CodeStore
 from ember.control.function import Function
-from ember.control.runtimes import interpreter_for
+from ember.control.runtimes import launch_argv
 from ember.environments.admission import MemoryBudget
 from ember.environments.environment import RUNTIME_DIR, ExecutionEnvironment, Outcome
 from ember.environments.pool import EnvironmentPool
@@ -144,7 +144,7 @@ class EnvironmentManager:
         return ExecutionEnvironment(
             environment_id=environment_id,
             function=function,
-            interpreter=interpreter_for(function.runtime),
+            argv=launch_argv(function.runtime, seen.runtime_dir),
             task_root=task_root,
             scratch_dir=self._scratch_root / environment_id,
             driver=self._driver,

@@ -22,7 +22,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from ember.environments.sandbox import network, seccomp
@@ -142,11 +141,12 @@ class BubblewrapSandbox(Sandbox):
 class BubblewrapDriver(SandboxDriver):
     name = "bubblewrap"
 
-    def __init__(self, state_dir: Path, allow_host_loopback: bool = False):
+    def __init__(self, state_dir: Path, allow_host_loopback: bool = False, read_only_paths: list[str] = ()):
         self._seccomp = seccomp.build_filter()
         self._cgroups = Cgroups.detect(f"ember-{os.getpid()}")
         self._allow_host_loopback = allow_host_loopback
         self._etc = state_dir / "etc"
+        self._read_only_paths = list(read_only_paths)
         self._write_etc()
         self._fixed_arguments = self._system_binds()
 
@@ -240,9 +240,8 @@ class BubblewrapDriver(SandboxDriver):
             arguments += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
         for name in ("passwd", "group", "hosts", "resolv.conf"):
             arguments += ["--ro-bind", str(self._etc / name), f"/etc/{name}"]
-        # The interpreter's installation, where it lives outside /usr (pyenv, conda, ...).
-        prefix = os.path.realpath(sys.base_prefix)
-        if not prefix.startswith("/usr"):
-            arguments += ["--ro-bind", prefix, prefix]
+        # The interpreters' installations, where they live outside /usr (pyenv, conda, nvm, ...).
+        for path in self._read_only_paths:
+            arguments += ["--ro-bind", path, path]
         arguments += ["--dir", "/opt", "--proc", "/proc", "--dev", "/dev"]
         return arguments

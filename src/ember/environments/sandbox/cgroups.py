@@ -17,17 +17,34 @@ from pathlib import Path
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MB = 1024 * 1024
 MB_PER_VCPU = 1769
-CPU_PERIOD_US = 100_000
+CPU_PERIOD_US = 10_000
+MIN_QUOTA_US = 1000  # the kernel's smallest CFS quota
 MAX_PIDS = 1024  # Lambda's limit on processes and threads per environment
 
 
-def cpu_quota_us(memory_mb: int) -> int:
-    return max(1000, CPU_PERIOD_US * memory_mb // MB_PER_VCPU)
+def cpu_limits(memory_mb: int) -> tuple[int, int]:
+    """(quota, period) in microseconds for MemorySize / 1,769 of a CPU. A short period
+    spreads the share finely: a function that used up its quota waits at most about a
+    period, not the 100 ms of the kernel's default, which would stall small functions
+    for long stretches after every burst."""
+    share = memory_mb / MB_PER_VCPU
+    period = CPU_PERIOD_US
+    if share * period < MIN_QUOTA_US:
+        period = int(MIN_QUOTA_US / share) + 1
+    return max(MIN_QUOTA_US, int(share * period)), period
 
 
 def _write(path: Path, value: str) -> None:
     with open(path, "w") as handle:
         handle.write(value)
+
+
+def _write_optional(path: Path, value: str) -> None:
+    """Writes a setting that older kernels do not have."""
+    try:
+        _write(path, value)
+    except OSError:
+        pass
 
 
 def _read(path: Path) -> str:
@@ -96,19 +113,14 @@ class CgroupsV1(Cgroup):
         for directory in self.dirs.values():
             directory.mkdir(exist_ok=True)
         _write(self.dirs["memory"] / "memory.limit_in_bytes", str(memory_mb * MB))
-        try:  # memory the runtime used before it joined moves with it
-            _write(self.dirs["memory"] / "memory.move_charge_at_immigrate", "3")
-        except OSError:
-            pass
+        # memory the runtime used before it joined moves with it
+        _write_optional(self.dirs["memory"] / "memory.move_charge_at_immigrate", "3")
         # No swap: a function over its memory is killed, as in Lambda.
-        swap = self.dirs["memory"] / "memory.memsw.limit_in_bytes"
-        if swap.exists():
-            try:
-                _write(swap, str(memory_mb * MB))
-            except OSError:
-                pass
-        _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(CPU_PERIOD_US))
-        _write(self.dirs["cpu"] / "cpu.cfs_quota_us", str(cpu_quota_us(memory_mb)))
+        _write_optional(self.dirs["memory"] / "memory.memsw.limit_in_bytes", str(memory_mb * MB))
+        quota, period = cpu_limits(memory_mb)
+        _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(period))
+        _write(self.dirs["cpu"] / "cpu.cfs_quota_us", str(quota))
+        _write_optional(self.dirs["cpu"] / "cpu.cfs_burst_us", str(quota))  # unused quota carries over once
         _write(self.dirs["pids"] / "pids.max", str(MAX_PIDS))
 
     def add(self, pid: int) -> None:
@@ -148,7 +160,9 @@ class CgroupV2(Cgroup):
         _write(self.dir / "memory.max", str(memory_mb * MB))
         if (self.dir / "memory.swap.max").exists():
             _write(self.dir / "memory.swap.max", "0")
-        _write(self.dir / "cpu.max", f"{cpu_quota_us(memory_mb)} {CPU_PERIOD_US}")
+        quota, period = cpu_limits(memory_mb)
+        _write(self.dir / "cpu.max", f"{quota} {period}")
+        _write_optional(self.dir / "cpu.max.burst", str(quota))
         _write(self.dir / "pids.max", str(MAX_PIDS))
 
     def add(self, pid: int) -> None:
