@@ -15,6 +15,10 @@ class NotFound(EmberError):
     """The named resource does not exist."""
 
 
+class ProvisionedConfigNotFound(NotFound):
+    """No provisioned concurrency is configured for that qualifier."""
+
+
 class Conflict(EmberError):
     """The resource exists already, or is in a state that forbids the change."""
 

@@ -59,11 +59,13 @@ class Ember:
         self.metrics.watch(self._gauges)
         self.invoker = Invoker(self.functions, self.environments, self.concurrency, self.metrics)
         self.functions.on_change(self._function_changed)
+        self.functions.on_provisioning_change(self._provision)
 
     async def start(self) -> None:
         self.code_store.remove_unused(self.functions.code_digests())
         self.logs.start()
         self.environments.start()
+        self._provision()
         log.info("Ember ready: %d functions, sandbox driver %s", len(self.functions.all()), self.driver.name)
 
     async def stop(self) -> None:
@@ -89,8 +91,18 @@ class Ember:
             [((), self.budget.total_mb)],
         )
 
-    def _function_changed(self, name: str) -> None:
-        self.environments.retire(name)
+    def _provision(self) -> None:
+        """Tells the environments which versions to keep provisioned environments for."""
+        targets = {}
+        for (name, qualifier), requested in self.functions.provisioned().items():
+            function, _ = self.functions.resolve(name, qualifier)
+            targets[(name, qualifier)] = (function, requested)
+        self.environments.provision(targets)
+
+    def _function_changed(self, name: str, version: str | None) -> None:
+        self.environments.retire(name, version)
+        if name in {key[0] for key in self.functions.provisioned()}:
+            self._provision()  # replacements for retired provisioned environments
         # Code that no function and no running environment uses any more goes away.
         in_use = self.functions.code_digests() | self.environments.live_code_digests()
         asyncio.get_running_loop().run_in_executor(None, self.code_store.remove_unused, in_use)

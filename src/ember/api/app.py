@@ -13,6 +13,7 @@ from ember.api.http import ClientGone, Request, Response, json_response, new_req
 from ember.api.invocations import InvocationsApi
 from ember.api.logs import LogsApi
 from ember.api.tags import TagsApi
+from ember.api.versions import VersionsApi
 from ember.errors import EmberError, NotFound, UnknownOperation, Unsupported
 from ember.invoke.request import MAX_REQUEST_PAYLOAD_BYTES
 
@@ -32,6 +33,7 @@ class Application:
             **ConcurrencyApi(ember.functions, ember.concurrency).handlers(),
             **TagsApi(ember.functions).handlers(),
             **InvocationsApi(ember.invoker).handlers(),
+            **VersionsApi(ember.functions, ember.environments).handlers(),
         }
         known_group = lambda group: any(f.log_group == group for f in ember.functions.all())  # noqa: E731
         self.logs_api = LogsApi(ember.logs, known_group)

@@ -8,6 +8,7 @@ from ember import errors
 # error class -> (HTTP status, AWS error type)
 AWS_ERRORS: dict[type, tuple[int, str]] = {
     errors.NotFound: (404, "ResourceNotFoundException"),
+    errors.ProvisionedConfigNotFound: (404, "ProvisionedConcurrencyConfigNotFoundException"),
     errors.Conflict: (409, "ResourceConflictException"),
     errors.InvalidParameter: (400, "InvalidParameterValueException"),
     errors.ValidationFailed: (400, "ValidationException"),

@@ -55,7 +55,6 @@ def _unused(value) -> bool:
 
 
 NOT_YET_SUPPORTED = (
-    "Publish",
     "PublishTo",
     "Layers",
     "VpcConfig",
@@ -125,6 +124,8 @@ class FunctionsApi:
                 tags=params.get("Tags"),
             )
         )
+        if params.get("Publish"):
+            function = await self._functions.publish_version(function.name)
         return json_response(configuration(function), 201)
 
     async def get_function(self, request: Request, params: dict) -> Response:
@@ -170,6 +171,8 @@ class FunctionsApi:
             revision_id=params.get("RevisionId"),
             dry_run=params.get("DryRun", False),
         )
+        if params.get("Publish") and not params.get("DryRun"):
+            function = await self._functions.publish_version(function.name)
         return json_response(configuration(function))
 
     async def update_function_configuration(self, request: Request, params: dict) -> Response:

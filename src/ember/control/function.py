@@ -29,6 +29,19 @@ class Function:
     version: str = LATEST
     # PutFunctionConcurrency; None means the function shares the unreserved pool.
     reserved_concurrency: int | None = None
+    # The number the last published version got ($LATEST only; numbers are never reused).
+    last_version: int = 0
+
+    @property
+    def published(self) -> bool:
+        return self.version != LATEST
+
+    def same_configuration(self, other: "Function") -> bool:
+        """Whether publishing self would publish nothing new after other."""
+        ignored = {"arn", "revision_id", "last_modified", "version", "last_version", "description"}
+        return {k: v for k, v in asdict(self).items() if k not in ignored} == {
+            k: v for k, v in asdict(other).items() if k not in ignored
+        }
 
     @property
     def log_group(self) -> str:
@@ -51,6 +64,30 @@ class Function:
         values = {k: v for k, v in document.items() if k in known}
         values["architectures"] = tuple(values.get("architectures", ("x86_64",)))
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class Alias:
+    function_name: str
+    name: str
+    arn: str
+    function_version: str
+    revision_id: str
+    description: str = ""
+    # RoutingConfig.AdditionalVersionWeights: version -> share of invocations (0..1)
+    additional_versions: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def versions(self) -> set[str]:
+        """Every version the alias may route to."""
+        return {self.function_version, *self.additional_versions}
+
+    def to_document(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_document(cls, document: dict) -> "Alias":
+        return cls(**document)
 
 
 def timestamp_now() -> str:

@@ -5,15 +5,26 @@ and written through to the repository on every change.
 """
 
 import asyncio
+import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ember.control import validation
 from ember.control.code_store import CodeStore, describe, validated_members
-from ember.control.function import LATEST, Function, timestamp_now
+from ember.control.function import LATEST, Alias, Function, timestamp_now
 from ember.control.runtimes import check_runtime
-from ember.errors import Conflict, InvalidParameter, NotFound, PreconditionFailed, ValidationFailed
+from ember.errors import (
+    Conflict,
+    InvalidParameter,
+    NotFound,
+    PreconditionFailed,
+    ProvisionedConfigNotFound,
+    ValidationFailed,
+)
+
+# Lambda's limit on the versions an alias may route to besides its own.
+MAX_ADDITIONAL_VERSIONS = 1
 from ember.settings import Settings
 from ember.store.functions import FunctionRepository
 
@@ -83,14 +94,36 @@ class FunctionRegistry:
         self._settings = settings
         self._functions = {f.name: f for f in map(Function.from_document, repository.load_all())}
         self.reserved_total = sum(f.reserved_concurrency or 0 for f in self._functions.values())
-        self._listeners: list[Callable[[str], None]] = []
+        # published versions and aliases, by function name then version number / alias name
+        self._versions: dict[str, dict[str, Function]] = {}
+        for name, number, document in repository.load_keyed("versions"):
+            self._versions.setdefault(name, {})[number] = Function.from_document(document)
+        self._aliases: dict[str, dict[str, Alias]] = {}
+        for name, alias, document in repository.load_keyed("aliases"):
+            self._aliases.setdefault(name, {})[alias] = Alias.from_document(document)
+        # provisioned concurrency: (name, qualifier) -> environments requested
+        self._provisioned = {
+            (name, qualifier): document["requested"]
+            for name, qualifier, document in repository.load_keyed("provisioned_concurrency")
+        }
+        for name in self._versions:
+            self._refresh_versions(name)
+        self._listeners: list[Callable[[str, str | None], None]] = []
+        self._provisioning_listeners: list[Callable[[], None]] = []
         self._lock = asyncio.Lock()
 
     # ------------------------------------------------------------ reading
 
-    def on_change(self, listener: Callable[[str], None]) -> None:
-        """Calls listener(name) after a function's code or configuration changed or it was deleted."""
+    def on_change(self, listener: Callable[[str, str | None], None]) -> None:
+        """Calls listener(name, version) after something that running environments depend
+        on changed: $LATEST's code or configuration ("$LATEST"), a version was deleted
+        (its number), or the whole function (None: deleted, or its network tag changed)."""
         self._listeners.append(listener)
+
+    def on_provisioning_change(self, listener: Callable[[], None]) -> None:
+        """Calls listener() after a provisioned concurrency setting, an alias or a
+        version changed: what should be provisioned may have changed."""
+        self._provisioning_listeners.append(listener)
 
     def arn(self, name: str, qualifier: str | None = None) -> str:
         arn = f"{self._settings.base_arn}:function:{name}"
@@ -100,8 +133,12 @@ class FunctionRegistry:
         function, _ = self.resolve(identifier, qualifier)
         return function
 
-    def resolve(self, identifier: str, qualifier: str | None = None) -> tuple[Function, str | None]:
-        """The function an identifier names, and the qualifier it was asked for with."""
+    def resolve(
+        self, identifier: str, qualifier: str | None = None, route: bool = False
+    ) -> tuple[Function, str | None]:
+        """The function version an identifier names ($LATEST, a number, or an alias's
+        version), and the qualifier it was asked for with. With route, an alias with
+        weighted routing picks one of its versions by weight, as Invoke does."""
         parsed = parse_function_name(identifier)
         if parsed.qualifier and qualifier and parsed.qualifier != qualifier:
             raise InvalidParameter(
@@ -112,9 +149,29 @@ class FunctionRegistry:
         foreign = (parsed.region not in (None, self._settings.region)) or (
             parsed.account not in (None, self._settings.account_id)
         )
-        if function is None or foreign or qualifier not in (None, LATEST):
-            raise NotFound(f"Function not found: {self.arn(parsed.name, qualifier)}")
-        return function, qualifier
+        if function is not None and not foreign:
+            if qualifier in (None, LATEST):
+                return function, qualifier
+            version = self._versions.get(function.name, {}).get(qualifier)
+            if version is not None:
+                return version, qualifier
+            alias = self._aliases.get(function.name, {}).get(qualifier)
+            if alias is not None:
+                return self._version_of(function.name, alias, route), qualifier
+        raise NotFound(f"Function not found: {self.arn(parsed.name, qualifier)}")
+
+    def _version_of(self, name: str, alias: Alias, route: bool) -> Function:
+        chosen = alias.function_version
+        if route:
+            roll = random.random()
+            for version, weight in alias.additional_versions.items():
+                if roll < weight:
+                    chosen = version
+                    break
+                roll -= weight
+        if chosen == LATEST:
+            return self._functions[name]
+        return self._versions[name][chosen]
 
     def list_page(self, marker: str | None, max_items: int) -> tuple[list[Function], str | None]:
         names = sorted(self._functions)
@@ -128,7 +185,10 @@ class FunctionRegistry:
         return list(self._functions.values())
 
     def code_digests(self) -> set[str]:
-        return {f.code_digest for f in self._functions.values()}
+        digests = {f.code_digest for f in self._functions.values()}
+        for versions in self._versions.values():
+            digests.update(v.code_digest for v in versions.values())
+        return digests
 
     # ------------------------------------------------------------ changing
 
@@ -190,7 +250,7 @@ class FunctionRegistry:
                 last_modified=timestamp_now(),
             )
             self._save(function)
-        self._notify(function.name)
+        self._notify(function.name, LATEST)
         return function
 
     async def update_configuration(
@@ -209,18 +269,37 @@ class FunctionRegistry:
                 **changes, revision_id=str(uuid.uuid4()), last_modified=timestamp_now()
             )
             self._save(function)
-        self._notify(function.name)
+        self._notify(function.name, LATEST)
         return function
 
     async def delete(self, identifier: str, qualifier: str | None = None) -> None:
+        """The whole function, or (with a version number) one published version."""
         async with self._lock:
             function, qualifier = self.resolve(identifier, qualifier)
+            name = function.name
             if qualifier == LATEST:
                 raise InvalidParameter("$LATEST version cannot be deleted without deleting the function.")
-            del self._functions[function.name]
-            self._repository.delete(function.name)
-            self.reserved_total -= function.reserved_concurrency or 0
-        self._notify(function.name)
+            if qualifier is not None:
+                if not qualifier.isdigit():
+                    raise InvalidParameter("Deletion of aliases is not supported by DeleteFunction; use DeleteAlias.")
+                users = sorted(a.name for a in self._aliases.get(name, {}).values() if qualifier in a.versions)
+                if users:
+                    raise Conflict(
+                        f"Unable to delete version because the following aliases reference it: [{', '.join(users)}]"
+                    )
+                del self._versions[name][qualifier]
+                self._repository.delete_keyed("versions", name, qualifier)
+                self._drop_provisioned(name, qualifier)
+            else:
+                base = self._functions.pop(name)
+                self._versions.pop(name, None)
+                self._aliases.pop(name, None)
+                for key in [key for key in self._provisioned if key[0] == name]:
+                    del self._provisioned[key]
+                self._repository.delete(name)
+                self.reserved_total -= base.reserved_concurrency or 0
+        self._notify(name, qualifier)
+        self._provisioning_changed()
 
     def _name_to_create(self, identifier: str) -> str:
         """The name CreateFunction makes: it takes an ARN or partial ARN too, but names the
@@ -258,6 +337,7 @@ class FunctionRegistry:
             function = self._current(identifier, None)
             updated = function.changed(reserved_concurrency=reserved)
             self._save(updated)
+            self._refresh_versions(updated.name)
         return updated
 
     async def tag(self, arn: str, tags: dict[str, str]) -> None:
@@ -276,8 +356,9 @@ class FunctionRegistry:
             validation.check_tags(tags)
             updated = function.changed(tags=tags)
             self._save(updated)
+            self._refresh_versions(updated.name)
         if function.outbound_network != updated.outbound_network:
-            self._notify(updated.name)  # environments must restart with the new network
+            self._notify(updated.name, None)  # environments must restart with the new network
 
     def _by_arn(self, arn: str) -> Function:
         if not arn.startswith("arn:"):
@@ -295,7 +376,204 @@ class FunctionRegistry:
         )
         self._functions[function.name] = function
 
-    def _notify(self, name: str) -> None:
+    def _notify(self, name: str, version: str | None) -> None:
         for listener in self._listeners:
-            listener(name)
+            listener(name, version)
+
+    def _provisioning_changed(self) -> None:
+        for listener in self._provisioning_listeners:
+            listener()
+
+    def _refresh_versions(self, name: str) -> None:
+        """Tags and reserved concurrency belong to the function, not to a version:
+        every version shows the function's current ones."""
+        base = self._functions.get(name)
+        if base is None:
+            return
+        for number, version in self._versions.get(name, {}).items():
+            self._versions[name][number] = version.changed(
+                tags=base.tags, reserved_concurrency=base.reserved_concurrency
+            )
+
+    # ------------------------------------------------------------ versions
+
+    async def publish_version(
+        self, identifier: str, code_sha256: str | None = None, description: str | None = None,
+        revision_id: str | None = None,
+    ) -> Function:
+        """An immutable snapshot of $LATEST's code and configuration, numbered; $LATEST
+        unchanged since the last version publishes nothing new and returns that one."""
+        async with self._lock:
+            base = self._current(identifier, revision_id)
+            if code_sha256 and code_sha256 != base.code_sha256:
+                raise InvalidParameter(
+                    f"CodeSHA256 ({code_sha256}) is different from current CodeSHA256 in $LATEST "
+                    f"({base.code_sha256}). Please try again."
+                )
+            versions = self._versions.setdefault(base.name, {})
+            if versions:
+                newest = versions[str(max(map(int, versions)))]
+                if base.same_configuration(newest):
+                    return newest
+            number = str(base.last_version + 1)
+            version = base.changed(
+                version=number,
+                arn=self.arn(base.name, number),
+                revision_id=str(uuid.uuid4()),
+                last_modified=timestamp_now(),
+                description=base.description if description is None else description,
+                last_version=0,
+            )
+            self._repository.put_keyed("versions", base.name, number, version.to_document())
+            versions[number] = version
+            self._save(base.changed(last_version=int(number)))
+        return version
+
+    def versions(self, identifier: str) -> list[Function]:
+        """$LATEST, then the published versions in order."""
+        base = self._current(identifier, None)
+        published = self._versions.get(base.name, {})
+        return [base, *(published[n] for n in sorted(published, key=int))]
+
+    # ------------------------------------------------------------ aliases
+
+    def get_alias(self, identifier: str, alias_name: str) -> Alias:
+        base = self._current(identifier, None)
+        alias = self._aliases.get(base.name, {}).get(alias_name)
+        if alias is None:
+            raise NotFound(f"Alias not found: {self.arn(base.name, alias_name)}")
+        return alias
+
+    def aliases(self, identifier: str, function_version: str | None = None) -> list[Alias]:
+        base = self._current(identifier, None)
+        aliases = sorted(self._aliases.get(base.name, {}).values(), key=lambda a: a.name)
+        return [a for a in aliases if function_version is None or a.function_version == function_version]
+
+    async def create_alias(
+        self, identifier: str, alias_name: str, function_version: str, description: str = "",
+        additional_versions: dict[str, float] | None = None,
+    ) -> Alias:
+        async with self._lock:
+            base = self._current(identifier, None)
+            if alias_name in self._aliases.get(base.name, {}):
+                raise Conflict(f"Alias already exists: {self.arn(base.name, alias_name)}")
+            alias = Alias(
+                function_name=base.name,
+                name=alias_name,
+                arn=self.arn(base.name, alias_name),
+                function_version=function_version,
+                revision_id=str(uuid.uuid4()),
+                description=description,
+                additional_versions=additional_versions or {},
+            )
+            self._check_alias(alias)
+            self._save_alias(alias)
+        self._provisioning_changed()
+        return alias
+
+    async def update_alias(
+        self, identifier: str, alias_name: str, function_version: str | None = None,
+        description: str | None = None, additional_versions: dict[str, float] | None = None,
+        revision_id: str | None = None,
+    ) -> Alias:
+        async with self._lock:
+            current = self.get_alias(identifier, alias_name)
+            if revision_id and revision_id != current.revision_id:
+                raise PreconditionFailed(
+                    "The Revision Id provided does not match the latest Revision Id. "
+                    "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
+                )
+            alias = Alias(
+                function_name=current.function_name,
+                name=current.name,
+                arn=current.arn,
+                function_version=function_version or current.function_version,
+                revision_id=str(uuid.uuid4()),
+                description=current.description if description is None else description,
+                additional_versions=current.additional_versions if additional_versions is None else additional_versions,
+            )
+            self._check_alias(alias)
+            self._save_alias(alias)
+        self._provisioning_changed()
+        return alias
+
+    async def delete_alias(self, identifier: str, alias_name: str) -> None:
+        async with self._lock:
+            alias = self.get_alias(identifier, alias_name)
+            del self._aliases[alias.function_name][alias.name]
+            self._repository.delete_keyed("aliases", alias.function_name, alias.name)
+            self._drop_provisioned(alias.function_name, alias.name)
+        self._provisioning_changed()
+
+    def _check_alias(self, alias: Alias) -> None:
+        published = self._versions.get(alias.function_name, {})
+        if alias.function_version != LATEST and alias.function_version not in published:
+            raise NotFound(f"Function not found: {self.arn(alias.function_name, alias.function_version)}")
+        weights = alias.additional_versions
+        if len(weights) > MAX_ADDITIONAL_VERSIONS:
+            raise InvalidParameter(
+                f"Number of items in AdditionalVersionWeights cannot be greater than {MAX_ADDITIONAL_VERSIONS}"
+            )
+        for version, weight in weights.items():
+            if version not in published:
+                raise InvalidParameter(f"Alias routing can only point to published versions; {version} is not one.")
+            if version == alias.function_version:
+                raise InvalidParameter(
+                    f"Invalid function version {version}. Function version {version} is already included in "
+                    "routing configuration."
+                )
+            if not 0 <= weight <= 1:
+                raise InvalidParameter(f"Routing weight for version {version} must be between 0.0 and 1.0.")
+        if weights and alias.function_version == LATEST:
+            raise InvalidParameter("Alias routing is not supported for $LATEST; point the alias at a published version.")
+
+    def _save_alias(self, alias: Alias) -> None:
+        self._repository.put_keyed("aliases", alias.function_name, alias.name, alias.to_document())
+        self._aliases.setdefault(alias.function_name, {})[alias.name] = alias
+
+    # ------------------------------------------------------------ provisioned concurrency
+
+    def provisioned(self) -> dict[tuple[str, str], int]:
+        """Every provisioned concurrency setting: (function name, qualifier) -> environments."""
+        return dict(self._provisioned)
+
+    def get_provisioned(self, identifier: str, qualifier: str) -> int:
+        function, _ = self.resolve(identifier, qualifier)
+        requested = self._provisioned.get((function.name, qualifier))
+        if requested is None:
+            raise ProvisionedConfigNotFound("No Provisioned Concurrency Config found for this function")
+        return requested
+
+    async def put_provisioned(self, identifier: str, qualifier: str, requested: int) -> None:
+        async with self._lock:
+            if qualifier == LATEST:
+                raise InvalidParameter(
+                    "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
+                )
+            function, _ = self.resolve(identifier, qualifier)
+            base = self._functions[function.name]
+            if base.reserved_concurrency is not None:
+                others = sum(n for (name, q), n in self._provisioned.items() if name == base.name and q != qualifier)
+                if others + requested > base.reserved_concurrency:
+                    raise InvalidParameter(
+                        f"Requested Provisioned Concurrency ({requested}) should not be greater than the reserved "
+                        f"concurrency for function ({base.reserved_concurrency})."
+                    )
+            self._provisioned[(function.name, qualifier)] = requested
+            self._repository.put_keyed(
+                "provisioned_concurrency", function.name, qualifier, {"requested": requested}
+            )
+        self._provisioning_changed()
+
+    async def delete_provisioned(self, identifier: str, qualifier: str) -> None:
+        async with self._lock:
+            function, _ = self.resolve(identifier, qualifier)
+            if (function.name, qualifier) not in self._provisioned:
+                raise ProvisionedConfigNotFound("No Provisioned Concurrency Config found for this function")
+            self._drop_provisioned(function.name, qualifier)
+        self._provisioning_changed()
+
+    def _drop_provisioned(self, name: str, qualifier: str) -> None:
+        if self._provisioned.pop((name, qualifier), None) is not None:
+            self._repository.delete_keyed("provisioned_concurrency", name, qualifier)
 

@@ -102,6 +102,7 @@ class ExecutionEnvironment:
         log_stream: LogStream,
         variables: dict[str, str],
         network: bool = True,
+        provisioned: bool = False,
     ):
         self.id = environment_id
         self.function = function
@@ -109,6 +110,8 @@ class ExecutionEnvironment:
         self.state = State.STARTING
         self.init_duration_ms: float | None = None
         self.last_used = time.monotonic()
+        # Started ahead of demand for provisioned concurrency: kept however long it idles.
+        self.provisioned = provisioned
         self._argv = argv
         self._task_root = task_root
         self._scratch_dir = scratch_dir

@@ -15,12 +15,13 @@ from ember.control.code_store import CodeStore
 from ember.control.function import Function
 from ember.control.runtimes import launch_argv
 from ember.environments.admission import MemoryBudget
-from ember.environments.environment import RUNTIME_DIR, ExecutionEnvironment, Outcome
+from ember.environments.environment import RUNTIME_DIR, ExecutionEnvironment, Outcome, State
 from ember.environments.pool import EnvironmentPool
 from ember.environments.sandbox.base import SandboxDriver
 from ember.environments.variables import lambda_variables
 from ember.observe.logs import LogService
 from ember.observe.report import init_report_line, init_start_line
+from ember.errors import Throttled
 from ember.settings import Settings
 
 log = logging.getLogger("ember.environments")
@@ -51,13 +52,103 @@ class EnvironmentManager:
         self._logs = logs
         self._settings = settings
         self._scratch_root = settings.data_dir / "environments"
-        self._pools: dict[str, EnvironmentPool] = {}
+        self._pools: dict[tuple[str, str], EnvironmentPool] = {}  # by (function name, version)
         self._retired: list[EnvironmentPool] = []
         self._stopping_task: dict[ExecutionEnvironment, asyncio.Task] = {}
         self._reaper: asyncio.Task | None = None
+        self._provision_targets: dict[tuple[str, str], tuple[Function, int]] = {}
+        self._provision_failures: dict[tuple[str, str], str] = {}
+        self._reconciler: asyncio.Task | None = None
+        self._reconcile_again = False
 
     def start(self) -> None:
         self._reaper = asyncio.create_task(self._reap_periodically())
+
+    # ------------------------------------------------------------ provisioned concurrency
+
+    def provision(self, targets: dict[tuple[str, str], tuple[Function, int]]) -> None:
+        """Keeps initialised environments ready: (function name, qualifier) -> (the
+        version it resolves to, how many). Starts what is missing in the background;
+        surplus provisioned environments become ordinary ones (kept alive, then reaped)."""
+        self._provision_targets = dict(targets)
+        self._reconcile_soon()
+
+    def provisioned_status(self, name: str, qualifier: str, requested: int) -> tuple[int, str, str | None]:
+        """(environments ready, Status, StatusReason) of one provisioned concurrency setting."""
+        target = self._provision_targets.get((name, qualifier))
+        if target is None:
+            return 0, "IN_PROGRESS", None
+        function = target[0]
+        pool = self._pools.get((function.name, function.version))
+        ready = sum(1 for e in pool if e.provisioned and (e.usable or e.state is State.BUSY)) if pool else 0
+        ready = min(ready, requested)
+        failure = self._provision_failures.get((function.name, function.version))
+        if ready >= requested:
+            return ready, "READY", None
+        if failure:
+            return ready, "FAILED", failure
+        return ready, "IN_PROGRESS", None
+
+    def _wanted(self) -> dict[tuple[str, str], tuple[Function, int]]:
+        """Provisioned environments wanted per (function name, version)."""
+        wanted: dict[tuple[str, str], tuple[Function, int]] = {}
+        for function, count in self._provision_targets.values():
+            key = (function.name, function.version)
+            wanted[key] = (function, wanted.get(key, (function, 0))[1] + count)
+        return wanted
+
+    def _reconcile_soon(self) -> None:
+        if self._reconciler is None or self._reconciler.done():
+            self._reconciler = asyncio.create_task(self._reconcile())
+        else:
+            self._reconcile_again = True
+
+    async def _reconcile(self) -> None:
+        while True:
+            self._reconcile_again = False
+            wanted = self._wanted()
+            for key, pool in list(self._pools.items()):
+                keep = wanted.get(key, (None, 0))[1]
+                for environment in [e for e in pool if e.provisioned][keep:]:
+                    environment.provisioned = False  # surplus: an ordinary environment now
+            for key, (function, count) in wanted.items():
+                pool = self._pool_for(function)
+                live = [e for e in pool if e.provisioned and e.state not in (State.STOPPING, State.STOPPED, State.FAILED)]
+                for _ in range(count - len(live)):
+                    if not await self._start_provisioned(function):
+                        break
+            if not self._reconcile_again:
+                return
+
+    async def _start_provisioned(self, function: Function) -> bool:
+        key = (function.name, function.version)
+        try:
+            await self.budget.wait_for_room(function.memory_size, self._settings.admission_wait, self._make_room)
+        except Throttled as throttled:
+            self._provision_failures[key] = throttled.message
+            return False
+        pool = self._pool_for(function)
+        environment = self._new_environment(function, provisioned=True)
+        self.budget.commit(function.memory_size)
+        pool.add(environment)
+        environment.log_stream.write(init_start_line(function.runtime))
+        try:
+            failure = await environment.start()
+        except Exception as error:
+            failure = None
+            self._provision_failures[key] = f"{type(error).__name__}: {error}"
+            pool.give_back(environment)
+            self._stop_later([environment])
+            return False
+        if failure is not None:
+            environment.log_stream.write(init_report_line(failure.duration_ms, failure.error_type or "Unknown"))
+            self._provision_failures[key] = f"FUNCTION_ERROR_INIT_FAILURE: {failure.error_type}"
+            pool.give_back(environment)
+            self._stop_later([environment])
+            return False
+        self._provision_failures.pop(key, None)
+        self.checkin(environment)
+        return True
 
     # ------------------------------------------------------------ the invoke path
 
@@ -86,9 +177,7 @@ class EnvironmentManager:
         return Checkout(environment, cold=True, init_failure=failure)
 
     def checkin(self, environment: ExecutionEnvironment) -> None:
-        pool = self._pools.get(environment.function.name)
-        owner = pool if pool is not None and pool.function is environment.function else None
-        owner = owner or next((p for p in self._retired if p.function is environment.function), None)
+        owner = next((pool for pool in self._all_pools() if pool.owns(environment)), None)
         if owner is None or not owner.give_back(environment):
             self._stop_later([environment])
         else:
@@ -96,10 +185,12 @@ class EnvironmentManager:
 
     # ------------------------------------------------------------ changes
 
-    def retire(self, function_name: str) -> None:
-        """The function changed or was deleted: its environments serve nothing new."""
-        pool = self._pools.pop(function_name, None)
-        if pool is not None:
+    def retire(self, function_name: str, version: str | None = None) -> None:
+        """A function version (or, with None, every version of the function) changed or
+        was deleted: its environments serve nothing new."""
+        keys = [key for key in self._pools if key[0] == function_name and version in (None, key[1])]
+        for key in keys:
+            pool = self._pools.pop(key)
             self._stop_later(pool.retire())
             if not pool.empty:
                 self._retired.append(pool)
@@ -117,6 +208,8 @@ class EnvironmentManager:
     async def shutdown(self) -> None:
         if self._reaper:
             self._reaper.cancel()
+        if self._reconciler:
+            self._reconciler.cancel()
         environments = [e for pool in self._all_pools() for e in pool]
         self._pools.clear()
         self._retired.clear()
@@ -127,15 +220,16 @@ class EnvironmentManager:
     # ------------------------------------------------------------ internals
 
     def _pool_for(self, function: Function) -> EnvironmentPool:
-        pool = self._pools.get(function.name)
+        key = (function.name, function.version)
+        pool = self._pools.get(key)
         if pool is not None and pool.function.revision_id != function.revision_id:
-            self.retire(function.name)
+            self.retire(function.name, function.version)
             pool = None
         if pool is None:
-            pool = self._pools[function.name] = EnvironmentPool(function)
+            pool = self._pools[key] = EnvironmentPool(function)
         return pool
 
-    def _new_environment(self, function: Function) -> ExecutionEnvironment:
+    def _new_environment(self, function: Function, provisioned: bool = False) -> ExecutionEnvironment:
         environment_id = uuid.uuid4().hex
         day = datetime.now(timezone.utc).strftime("%Y/%m/%d")
         stream_name = f"{day}/[{function.version}]{environment_id}"
@@ -149,8 +243,12 @@ class EnvironmentManager:
             scratch_dir=self._scratch_root / environment_id,
             driver=self._driver,
             log_stream=self._logs.stream(function.log_group, stream_name),
-            variables=lambda_variables(function, self._settings, seen.task_root, seen.runtime_dir, stream_name),
+            variables=lambda_variables(
+                function, self._settings, seen.task_root, seen.runtime_dir, stream_name,
+                "provisioned-concurrency" if provisioned else "on-demand",
+            ),
             network=function.outbound_network,
+            provisioned=provisioned,
         )
 
     def _all_pools(self) -> list[EnvironmentPool]:
@@ -159,7 +257,8 @@ class EnvironmentManager:
     async def _make_room(self, needed_mb: int) -> None:
         """Stops idle environments, least recently used first, until needed_mb is freed."""
         idle = sorted(
-            ((e.last_used, pool, e) for pool in self._all_pools() for e in pool.idle()), key=lambda t: t[0]
+            ((e.last_used, pool, e) for pool in self._all_pools() for e in pool.idle() if not e.provisioned),
+            key=lambda t: t[0],
         )
         leaving, freed = [], 0
         for _, pool, environment in idle:
@@ -191,5 +290,8 @@ class EnvironmentManager:
             for pool in self._all_pools():
                 self._stop_later(pool.remove_idle(older_than=deadline))
             self._retired = [pool for pool in self._retired if not pool.empty]
-            for name in [name for name, pool in self._pools.items() if pool.empty]:
-                del self._pools[name]
+            wanted = self._wanted()
+            for key in [key for key, pool in self._pools.items() if pool.empty and key not in wanted]:
+                del self._pools[key]
+            if wanted:
+                self._reconcile_soon()  # replaces provisioned environments that failed

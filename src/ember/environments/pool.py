@@ -18,6 +18,9 @@ class EnvironmentPool:
     def __iter__(self):
         return iter(list(self._members))
 
+    def owns(self, environment: ExecutionEnvironment) -> bool:
+        return environment in self._members
+
     def take_idle(self) -> ExecutionEnvironment | None:
         """A warm environment, or None. Dead ones found on the way are dropped."""
         while self._idle:
@@ -49,7 +52,8 @@ class EnvironmentPool:
     def remove_idle(self, older_than: float | None = None) -> list[ExecutionEnvironment]:
         """Takes idle environments out of the pool (all, or those idle since before older_than)."""
         leaving = [
-            e for e in self._idle if older_than is None or e.last_used < older_than or not e.usable
+            e for e in self._idle
+            if not e.usable or older_than is None or (e.last_used < older_than and not e.provisioned)
         ]
         self._idle = [e for e in self._idle if e not in leaving]
         self._members.difference_update(leaving)

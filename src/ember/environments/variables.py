@@ -5,7 +5,12 @@ from ember.settings import Settings
 
 
 def lambda_variables(
-    function: Function, settings: Settings, task_root: str, runtime_dir: str, log_stream: str
+    function: Function,
+    settings: Settings,
+    task_root: str,
+    runtime_dir: str,
+    log_stream: str,
+    initialization_type: str = "on-demand",
 ) -> dict[str, str]:
     variables = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -18,7 +23,7 @@ def lambda_variables(
         "AWS_LAMBDA_FUNCTION_NAME": function.name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
         "AWS_LAMBDA_FUNCTION_VERSION": function.version,
-        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": initialization_type,
         "AWS_LAMBDA_LOG_GROUP_NAME": function.log_group,
         "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
         "AWS_REGION": settings.region,

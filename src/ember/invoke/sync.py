@@ -44,7 +44,7 @@ class Invoker:
         self._metrics = metrics
 
     async def invoke(self, request: InvocationRequest) -> InvocationResult:
-        function, qualifier = self._functions.resolve(request.function_name, request.qualifier)
+        function, qualifier = self._functions.resolve(request.function_name, request.qualifier, route=True)
         if request.invocation_type is InvocationType.DRY_RUN:
             return InvocationResult(204, b"", function.version)
         if request.invocation_type is InvocationType.EVENT:
