@@ -88,7 +88,8 @@ class EmberServer:
             region_name="us-east-1",
             aws_access_key_id="x",
             aws_secret_access_key="x",
-            config=Config(retries={"max_attempts": 1}, read_timeout=120, **config),
+            # total_max_attempts 1: no retries at all (legacy max_attempts 1 still retries once)
+            config=Config(retries={"total_max_attempts": 1}, read_timeout=120, **config),
         )
 
 

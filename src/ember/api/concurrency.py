@@ -12,8 +12,9 @@ class ConcurrencyApi:
 
     async def put_function_concurrency(self, request: Request, params: dict) -> Response:
         reserved = params["ReservedConcurrentExecutions"]
-        self._concurrency.check_reservation(self._functions.get(params["FunctionName"]), reserved)
-        await self._functions.set_reserved_concurrency(params["FunctionName"], reserved)
+        await self._functions.set_reserved_concurrency(
+            params["FunctionName"], reserved, check=self._concurrency.check_reservation
+        )
         return json_response({"ReservedConcurrentExecutions": reserved})
 
     async def get_function_concurrency(self, request: Request, params: dict) -> Response:

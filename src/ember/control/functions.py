@@ -330,11 +330,14 @@ class FunctionRegistry:
             )
         return function
 
-    async def set_reserved_concurrency(self, identifier: str, reserved: int | None) -> Function:
+    async def set_reserved_concurrency(self, identifier: str, reserved: int | None, check=None) -> Function:
         """PutFunctionConcurrency / DeleteFunctionConcurrency. Not a new revision: the
-        function's environments keep serving."""
+        function's environments keep serving. check(function, reserved) may refuse it;
+        it runs under the registry's lock, so that two requests cannot both pass it."""
         async with self._lock:
             function = self._current(identifier, None)
+            if check is not None and reserved is not None:
+                check(function, reserved)
             updated = function.changed(reserved_concurrency=reserved)
             self._save(updated)
             self._refresh_versions(updated.name)

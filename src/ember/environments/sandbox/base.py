@@ -8,6 +8,7 @@ host's INIT frame before it runs any function code; in between the host calls
 `confine()`, which puts the whole process tree into its cgroups and network.
 """
 
+import os
 import resource
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -107,6 +108,14 @@ def apply_rlimits(pid: int, limits: dict[int, int]) -> None:
 
 def lambda_rlimits() -> dict[int, int]:
     return {resource.RLIMIT_NOFILE: MAX_OPEN_FILES, resource.RLIMIT_CORE: 0}
+
+
+def memory_file(name: str, data: bytes) -> int:
+    """An anonymous in-memory file holding data, positioned at its start (to pass to a child)."""
+    descriptor = os.memfd_create(name)
+    os.write(descriptor, data)
+    os.lseek(descriptor, 0, os.SEEK_SET)
+    return descriptor
 
 
 def process_tree(pid: int) -> list[int]:

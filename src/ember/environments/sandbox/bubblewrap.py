@@ -32,6 +32,7 @@ from ember.environments.sandbox.base import (
     SandboxSpec,
     apply_rlimits,
     lambda_rlimits,
+    memory_file,
     process_tree,
 )
 from ember.environments.sandbox.cgroups import MB, Cgroup, Cgroups
@@ -178,29 +179,30 @@ class BubblewrapDriver(SandboxDriver):
 
     async def start(self, spec: SandboxSpec) -> Sandbox:
         seccomp_fd = seccomp.filter_fd(self._seccomp)
-        argv = [
-            BWRAP,
+        options = [
             *self._fixed_arguments,
             "--ro-bind", str(spec.task_root), TASK_ROOT,
             "--ro-bind", str(spec.runtime_dir), RUNTIME_DIR,
             "--size", str(spec.ephemeral_storage_mb * MB), "--tmpfs", "/tmp",
             "--chdir", TASK_ROOT,
             "--seccomp", str(seccomp_fd),
-            "--",
-            *spec.argv,
         ]
+        # The options travel through a file descriptor, not the command line: the
+        # sandbox can read its pid 1's command line, which would show host paths.
+        options_fd = memory_file("ember-bwrap-args", b"\0".join(o.encode() for o in options) + b"\0")
         try:
             process = await asyncio.create_subprocess_exec(
-                *argv,
+                BWRAP, "--args", str(options_fd), "--", *spec.argv,
                 stdin=subprocess.DEVNULL,
                 stdout=spec.output_fd,
                 stderr=spec.output_fd,
-                pass_fds=(*spec.pass_fds, seccomp_fd),
+                pass_fds=(*spec.pass_fds, seccomp_fd, options_fd),
                 env=spec.env,
                 start_new_session=True,
             )
         finally:
             os.close(seccomp_fd)
+            os.close(options_fd)
         cgroup = self._cgroups.create(spec.name, spec.memory_mb) if self._cgroups else None
         network_options = (self._allow_host_loopback,) if spec.network and network.SLIRP4NETNS else None
         return BubblewrapSandbox(process, cgroup, network_options)

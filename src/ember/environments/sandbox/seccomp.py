@@ -12,6 +12,8 @@ import os
 
 import pyseccomp as seccomp
 
+from ember.environments.sandbox.base import memory_file
+
 REFUSED = (
     # debugging and reading other processes
     "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "perf_event_open",
@@ -55,7 +57,4 @@ def build_filter() -> bytes:
 
 def filter_fd(program: bytes) -> int:
     """A fresh file descriptor holding the program, for one bubblewrap to read."""
-    descriptor = os.memfd_create("ember-seccomp")
-    os.write(descriptor, program)
-    os.lseek(descriptor, 0, os.SEEK_SET)
-    return descriptor
+    return memory_file("ember-seccomp", program)
