@@ -9,6 +9,7 @@ import uvicorn
 from ember.api.app import Application
 from ember.control.code_store import CodeStore
 from ember.control.functions import FunctionRegistry
+from ember.control.layers import LayerRegistry
 from ember.control.runtimes import interpreter_prefixes
 from ember.environments.admission import MemoryBudget, host_memory_mb
 from ember.environments.manager import EnvironmentManager
@@ -21,6 +22,7 @@ from ember.observe.logs import LogService
 from ember.observe.metrics import Metrics
 from ember.settings import Settings
 from ember.store.functions import FunctionRepository
+from ember.store.layers import LayerRepository
 from ember.store.logs import LogRepository
 
 log = logging.getLogger("ember")
@@ -50,6 +52,7 @@ class Ember:
         data = settings.data_dir
         self.code_store = CodeStore(data / "code")
         self.functions = FunctionRegistry(FunctionRepository(data / "ember.db"), self.code_store, settings)
+        self.layers = LayerRegistry(LayerRepository(data / "ember.db"), self.code_store, settings)
         self.logs = LogService(LogRepository(data / "logs.db"))
         self.driver = choose_driver(settings)
         self.budget = MemoryBudget(settings.memory_mb or host_memory_mb() * 4 // 5)
@@ -62,7 +65,9 @@ class Ember:
         self.functions.on_provisioning_change(self._provision)
 
     async def start(self) -> None:
-        self.code_store.remove_unused(self.functions.code_digests())
+        self.code_store.remove_unused(
+            self.functions.code_digests() | self.layers.code_digests(), self.functions.layer_stacks()
+        )
         self.logs.start()
         self.environments.start()
         self._provision()
@@ -103,9 +108,10 @@ class Ember:
         self.environments.retire(name, version)
         if name in {key[0] for key in self.functions.provisioned()}:
             self._provision()  # replacements for retired provisioned environments
-        # Code that no function and no running environment uses any more goes away.
-        in_use = self.functions.code_digests() | self.environments.live_code_digests()
-        asyncio.get_running_loop().run_in_executor(None, self.code_store.remove_unused, in_use)
+        # Code that no function, layer or running environment uses any more goes away.
+        in_use = self.functions.code_digests() | self.layers.code_digests() | self.environments.live_code_digests()
+        stacks = self.functions.layer_stacks() | self.environments.live_layer_stacks()
+        asyncio.get_running_loop().run_in_executor(None, self.code_store.remove_unused, in_use, stacks)
 
 
 def serve(settings: Settings) -> None:

@@ -11,6 +11,7 @@ from ember.api.errors import error_response
 from ember.api.functions import FunctionsApi
 from ember.api.http import ClientGone, Request, Response, json_response, new_request_id, read_body
 from ember.api.invocations import InvocationsApi
+from ember.api.layers import LayersApi
 from ember.api.logs import LogsApi
 from ember.api.tags import TagsApi
 from ember.api.versions import VersionsApi
@@ -29,7 +30,8 @@ class Application:
         self.ember = ember
         self.router = model.Router()
         self.handlers = {
-            **FunctionsApi(ember.functions, ember.concurrency).handlers(),
+            **FunctionsApi(ember.functions, ember.concurrency, ember.layers).handlers(),
+            **LayersApi(ember.layers).handlers(),
             **ConcurrencyApi(ember.functions, ember.concurrency).handlers(),
             **TagsApi(ember.functions).handlers(),
             **InvocationsApi(ember.invoker).handlers(),

@@ -4,6 +4,7 @@ registry's snake_case inside."""
 from ember.api.http import Request, Response, json_response
 from ember.control.function import Function
 from ember.control.functions import FunctionRegistry, FunctionSpec
+from ember.control.layers import LayerRegistry
 from ember.control.validation import check_architectures
 from ember.errors import InvalidParameter
 from ember.invoke.concurrency import ConcurrencyLimiter
@@ -43,6 +44,8 @@ def configuration(function: Function) -> dict:
     }
     if function.environment:
         document["Environment"] = {"Variables": dict(function.environment)}
+    if function.layers:
+        document["Layers"] = [{"Arn": arn, "CodeSize": size} for arn, _, size in function.layers]
     return document
 
 
@@ -56,7 +59,6 @@ def _unused(value) -> bool:
 
 NOT_YET_SUPPORTED = (
     "PublishTo",
-    "Layers",
     "VpcConfig",
     "DeadLetterConfig",
     "FileSystemConfigs",
@@ -96,9 +98,15 @@ def _environment(params: dict) -> dict[str, str] | None:
 
 
 class FunctionsApi:
-    def __init__(self, functions: FunctionRegistry, concurrency: ConcurrencyLimiter):
+    def __init__(self, functions: FunctionRegistry, concurrency: ConcurrencyLimiter, layers: LayerRegistry):
         self._functions = functions
         self._concurrency = concurrency
+        self._layers = layers
+
+    def _layer_stack(self, arns: list[str]) -> tuple[tuple[str, str, int], ...]:
+        return tuple(
+            (layer.arn, layer.code_digest, layer.code_size) for layer in self._layers.resolve_for_function(arns)
+        )
 
     async def create_function(self, request: Request, params: dict) -> Response:
         refuse_unsupported(params)
@@ -122,6 +130,7 @@ class FunctionsApi:
                 environment=_environment(params),
                 architectures=tuple(params["Architectures"]) if "Architectures" in params else None,
                 tags=params.get("Tags"),
+                layers=self._layer_stack(params.get("Layers", [])),
             )
         )
         if params.get("Publish"):
@@ -190,6 +199,8 @@ class FunctionsApi:
             changes["ephemeral_storage"] = params["EphemeralStorage"]["Size"]
         if "Environment" in params:
             changes["environment"] = _environment(params)
+        if "Layers" in params:
+            changes["layers"] = self._layer_stack(params["Layers"])
         function = await self._functions.update_configuration(
             params["FunctionName"], changes, revision_id=params.get("RevisionId")
         )

@@ -90,7 +90,8 @@ def parse_input(
         location = member.serialization.get("location")
         wire_name = member.serialization.get("name", name)
         if location == "uri":
-            params[name] = labels.get(wire_name)
+            if labels.get(wire_name) is not None:
+                params[name] = _from_text(member, labels[wire_name], name)
         elif location == "querystring":
             if wire_name in query and member.type_name == "list":
                 params[name] = [_from_text(member.member, value, name) for value in query[wire_name]]

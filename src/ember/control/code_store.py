@@ -2,8 +2,10 @@
 read-only directory that every environment of every function with that code shares.
 
 Layout under the store's root:
-    zips/<hex digest>.zip     the package as uploaded
+    zips/<hex digest>.zip     the package as uploaded (function code or a layer)
     tasks/<hex digest>/       its contents, read-only (the function's /var/task)
+    opt/<hex of the stack>/   a function's layers extracted in order, later ones over
+                              earlier ones, read-only (the function's /opt)
 """
 
 import base64
@@ -42,8 +44,9 @@ class CodeStore:
     def __init__(self, root: Path):
         self.zips = root / "zips"
         self.tasks = root / "tasks"
-        self.zips.mkdir(parents=True, exist_ok=True)
-        self.tasks.mkdir(parents=True, exist_ok=True)
+        self.opt = root / "opt"
+        for directory in (self.zips, self.tasks, self.opt):
+            directory.mkdir(parents=True, exist_ok=True)
 
     def add(self, zip_bytes: bytes) -> CodePackage:
         """Validates, stores and unpacks a package. Blocking: call it from a worker thread."""
@@ -70,30 +73,52 @@ class CodeStore:
             self._unpack(zip_bytes, validated_members(zip_bytes), digest)
         return path
 
-    def remove_unused(self, digests_in_use: set[str]) -> None:
+    def layers_root(self, digests: tuple[str, ...]) -> Path:
+        """A function's /opt: its layers extracted in order into one read-only directory,
+        built once per distinct stack. Blocking the first time: call it from a worker thread."""
+        path = self.opt / _stack_key(digests)
+        if not path.is_dir():
+            archives = [(self.zip_path(d).read_bytes()) for d in digests]
+            self._build(path, [(zip_bytes, validated_members(zip_bytes)) for zip_bytes in archives])
+        return path
+
+    def remove_unused(self, digests_in_use: set[str], stacks_in_use: set[tuple[str, ...]] = frozenset()) -> None:
         for path in self.zips.glob("*.zip"):
             if path.stem not in digests_in_use:
                 path.unlink(missing_ok=True)
         for path in self.tasks.iterdir():
             if path.name not in digests_in_use and not path.name.startswith("."):
                 _remove_tree(path)
+        keys = {_stack_key(stack) for stack in stacks_in_use}
+        for path in self.opt.iterdir():
+            if path.name not in keys and not path.name.startswith("."):
+                _remove_tree(path)
 
     def _unpack(self, zip_bytes: bytes, members: list[zipfile.ZipInfo], digest: str) -> None:
-        staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=self.tasks))
+        self._build(self.task_root_path(digest), [(zip_bytes, members)])
+
+    def _build(self, target: Path, archives: list[tuple[bytes, list[zipfile.ZipInfo]]]) -> None:
+        """Extracts archives in order into a staging directory, then moves it to target."""
+        staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=target.parent))
         try:
-            with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
-                for info in members:
-                    _extract(archive, info, staging)
+            for zip_bytes, members in archives:
+                with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
+                    for info in members:
+                        _extract(archive, info, staging)
             _make_read_only(staging)
             try:
-                staging.rename(self.task_root_path(digest))
+                staging.rename(target)
             except OSError:
-                if not self.task_root_path(digest).is_dir():
+                if not target.is_dir():
                     raise
-                _remove_tree(staging)  # another request unpacked the same code first
+                _remove_tree(staging)  # another request built the same directory first
         except BaseException:
             _remove_tree(staging)
             raise
+
+
+def _stack_key(digests: tuple[str, ...]) -> str:
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()
 
 
 def validated_members(zip_bytes: bytes) -> list[zipfile.ZipInfo]:
@@ -125,6 +150,8 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path) -> Non
         target.mkdir(parents=True, exist_ok=True)
         return
     target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink() or target.exists():
+        target.unlink()  # a later layer replaces an earlier one's file
     if stat.S_ISLNK(mode):
         link = archive.read(info).decode()
         resolved = (target.parent / link).resolve()

@@ -31,6 +31,12 @@ class Function:
     reserved_concurrency: int | None = None
     # The number the last published version got ($LATEST only; numbers are never reused).
     last_version: int = 0
+    # Layers, in order: (layer version ARN, code digest, code size)
+    layers: tuple[tuple[str, str, int], ...] = ()
+
+    @property
+    def layer_digests(self) -> tuple[str, ...]:
+        return tuple(digest for _, digest, _ in self.layers)
 
     @property
     def published(self) -> bool:
@@ -63,6 +69,7 @@ class Function:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in document.items() if k in known}
         values["architectures"] = tuple(values.get("architectures", ("x86_64",)))
+        values["layers"] = tuple(tuple(layer) for layer in values.get("layers", ()))
         return cls(**values)
 
 

@@ -41,6 +41,7 @@ CONFIGURABLE = (
     "memory_size",
     "ephemeral_storage",
     "environment",
+    "layers",
 )
 
 
@@ -60,6 +61,7 @@ class FunctionSpec:
     environment: dict[str, str] | None = None
     architectures: tuple[str, ...] | None = None
     tags: dict[str, str] | None = None
+    layers: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -185,10 +187,14 @@ class FunctionRegistry:
         return list(self._functions.values())
 
     def code_digests(self) -> set[str]:
-        digests = {f.code_digest for f in self._functions.values()}
-        for versions in self._versions.values():
-            digests.update(v.code_digest for v in versions.values())
-        return digests
+        """Every code and layer package a function or version uses."""
+        functions = [*self._functions.values(), *(v for vs in self._versions.values() for v in vs.values())]
+        return {f.code_digest for f in functions} | {d for f in functions for d in f.layer_digests}
+
+    def layer_stacks(self) -> set[tuple[str, ...]]:
+        """Every distinct stack of layers a function or version uses."""
+        functions = [*self._functions.values(), *(v for vs in self._versions.values() for v in vs.values())]
+        return {f.layer_digests for f in functions if f.layers}
 
     # ------------------------------------------------------------ changing
 
@@ -226,6 +232,7 @@ class FunctionRegistry:
                 environment=environment,
                 architectures=architectures,
                 tags=spec.tags or {},
+                layers=spec.layers,
             )
             self._save(function)
         return function

@@ -103,6 +103,7 @@ class ExecutionEnvironment:
         variables: dict[str, str],
         network: bool = True,
         provisioned: bool = False,
+        opt_dir: Path | None = None,
     ):
         self.id = environment_id
         self.function = function
@@ -118,6 +119,7 @@ class ExecutionEnvironment:
         self._driver = driver
         self._variables = variables
         self._network = network
+        self._opt_dir = opt_dir
         self._sandbox: Sandbox | None = None
         self._freezing: asyncio.Future | None = None
         self._channel: Channel | None = None
@@ -151,6 +153,7 @@ class ExecutionEnvironment:
                     memory_mb=self.function.memory_size,
                     ephemeral_storage_mb=self.function.ephemeral_storage,
                     network=self._network,
+                    opt_dir=self._opt_dir,
                 )
             )
         except BaseException:

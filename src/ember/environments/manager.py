@@ -127,9 +127,8 @@ class EnvironmentManager:
         except Throttled as throttled:
             self._provision_failures[key] = throttled.message
             return False
+        environment = await self._committed_environment(function, provisioned=True)
         pool = self._pool_for(function)
-        environment = self._new_environment(function, provisioned=True)
-        self.budget.commit(function.memory_size)
         pool.add(environment)
         environment.log_stream.write(init_start_line(function.runtime))
         try:
@@ -162,8 +161,7 @@ class EnvironmentManager:
         environment = pool.take_idle()
         if environment is not None:
             return Checkout(environment, cold=False)
-        environment = self._new_environment(function)
-        self.budget.commit(function.memory_size)
+        environment = await self._committed_environment(function)
         pool.add(environment)
         environment.log_stream.write(init_start_line(function.runtime))
         try:
@@ -196,7 +194,12 @@ class EnvironmentManager:
                 self._retired.append(pool)
 
     def live_code_digests(self) -> set[str]:
-        return {e.function.code_digest for pool in self._all_pools() for e in pool}
+        """Code and layer packages that running environments use."""
+        functions = [e.function for pool in self._all_pools() for e in pool]
+        return {f.code_digest for f in functions} | {d for f in functions for d in f.layer_digests}
+
+    def live_layer_stacks(self) -> set[tuple[str, ...]]:
+        return {e.function.layer_digests for pool in self._all_pools() for e in pool if e.function.layers}
 
     def count_by_state(self) -> dict[tuple[str, str], int]:
         """Live environments by (function name, state)."""
@@ -229,12 +232,24 @@ class EnvironmentManager:
             pool = self._pools[key] = EnvironmentPool(function)
         return pool
 
-    def _new_environment(self, function: Function, provisioned: bool = False) -> ExecutionEnvironment:
+    async def _committed_environment(self, function: Function, provisioned: bool = False) -> ExecutionEnvironment:
+        """A new environment, its memory committed first (nothing else can take the
+        room while its code is prepared); stopping it gives the memory back."""
+        self.budget.commit(function.memory_size)
+        try:
+            return await self._new_environment(function, provisioned)
+        except BaseException:
+            self.budget.release(function.memory_size)
+            raise
+
+    async def _new_environment(self, function: Function, provisioned: bool = False) -> ExecutionEnvironment:
         environment_id = uuid.uuid4().hex
         day = datetime.now(timezone.utc).strftime("%Y/%m/%d")
         stream_name = f"{day}/[{function.version}]{environment_id}"
-        task_root = self._code.task_root(function.code_digest)
-        seen = self._driver.paths(task_root, RUNTIME_DIR)
+        # Unpacked once per code version and layer stack; blocking the first time.
+        task_root = await asyncio.to_thread(self._code.task_root, function.code_digest)
+        opt_dir = await asyncio.to_thread(self._code.layers_root, function.layer_digests) if function.layers else None
+        seen = self._driver.paths(task_root, RUNTIME_DIR, opt_dir)
         return ExecutionEnvironment(
             environment_id=environment_id,
             function=function,
@@ -244,11 +259,12 @@ class EnvironmentManager:
             driver=self._driver,
             log_stream=self._logs.stream(function.log_group, stream_name),
             variables=lambda_variables(
-                function, self._settings, seen.task_root, seen.runtime_dir, stream_name,
+                function, self._settings, seen, stream_name,
                 "provisioned-concurrency" if provisioned else "on-demand",
             ),
             network=function.outbound_network,
             provisioned=provisioned,
+            opt_dir=opt_dir,
         )
 
     def _all_pools(self) -> list[EnvironmentPool]:

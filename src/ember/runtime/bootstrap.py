@@ -238,7 +238,10 @@ def main():
     if frame is None or frame[0] != protocol.INIT:
         return 0
     task_root = os.environ["LAMBDA_TASK_ROOT"]
-    sys.path.insert(0, task_root)
+    opt = os.environ.pop("_EMBER_OPT_DIR", "/opt")
+    # Lambda's order: the function's code, then its layers' Python packages.
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    sys.path[0:0] = [task_root, f"{opt}/python/lib/{version}/site-packages", f"{opt}/python"]
     add_site_packages()
     configure_logging()
 

@@ -30,7 +30,7 @@ import protocol  # found beside this file (sys.path[0])
 API = "/2018-06-01/runtime"
 PREFERRED_PORT = 9001
 MAX_RESPONSE_BYTES = 6_291_556
-BOOTSTRAP_PATHS = ("{task_root}/bootstrap", "/opt/bootstrap")
+BOOTSTRAP_PATHS = ("{task_root}/bootstrap", "{opt}/bootstrap")
 
 
 class Invocations:
@@ -170,11 +170,15 @@ def serve(invocations: Invocations) -> str:
     return f"127.0.0.1:{server.server_address[1]}"
 
 
+def bootstrap_paths() -> list[str]:
+    task_root, opt = os.environ["LAMBDA_TASK_ROOT"], os.environ.get("_EMBER_OPT_DIR", "/opt")
+    return [template.format(task_root=task_root, opt=opt) for template in BOOTSTRAP_PATHS]
+
+
 def runtime_command(argv: list[str]) -> list[str] | None:
     if argv != ["custom"]:
         return argv
-    for template in BOOTSTRAP_PATHS:
-        path = template.format(task_root=os.environ["LAMBDA_TASK_ROOT"])
+    for path in bootstrap_paths():
         if os.path.isfile(path) and os.access(path, os.X_OK):
             return [path]
     return None
@@ -196,9 +200,9 @@ def main() -> int:
         return 0
     invocations = Invocations(channel)
     command = runtime_command(sys.argv[1:])
+    os.environ.pop("_EMBER_OPT_DIR", None)
     if command is None:
-        paths = [t.format(task_root=os.environ["LAMBDA_TASK_ROOT"]) for t in BOOTSTRAP_PATHS]
-        message = f"Couldn't find valid bootstrap(s): [{' '.join(paths)}]"
+        message = f"Couldn't find valid bootstrap(s): [{' '.join(bootstrap_paths())}]"
         os.write(2, f"{message}\n".encode())
         invocations.init_error(json.dumps({"errorType": "Runtime.InvalidEntrypoint", "errorMessage": message}).encode())
         return 1

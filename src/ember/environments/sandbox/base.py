@@ -28,14 +28,16 @@ class SandboxSpec:
     memory_mb: int
     ephemeral_storage_mb: int
     network: bool = True  # outbound network access
+    opt_dir: Path | None = None  # the function's layers, read-only (its /opt)
 
 
 @dataclass(frozen=True)
 class SandboxPaths:
-    """Where the function's code and Ember's runtime appear inside a sandbox."""
+    """Where the function's code, Ember's runtime and the layers appear inside a sandbox."""
 
     task_root: str
     runtime_dir: str
+    opt: str
 
 
 class Sandbox(ABC):
@@ -77,7 +79,7 @@ class SandboxDriver(ABC):
     name: str
 
     @abstractmethod
-    def paths(self, spec_task_root: Path, spec_runtime_dir: Path) -> SandboxPaths:
+    def paths(self, task_root: Path, runtime_dir: Path, opt_dir: Path | None) -> SandboxPaths:
         """Where this driver shows the code and the runtime to the function."""
 
     @abstractmethod

@@ -165,8 +165,8 @@ class BubblewrapDriver(SandboxDriver):
             return f"bwrap cannot create namespaces here: {probe.stderr.strip()[:300]}"
         return None
 
-    def paths(self, task_root: Path, runtime_dir: Path) -> SandboxPaths:
-        return SandboxPaths(TASK_ROOT, RUNTIME_DIR)
+    def paths(self, task_root: Path, runtime_dir: Path, opt_dir: Path | None) -> SandboxPaths:
+        return SandboxPaths(TASK_ROOT, RUNTIME_DIR, "/opt")
 
     def describe(self) -> dict:
         return {
@@ -183,6 +183,7 @@ class BubblewrapDriver(SandboxDriver):
             *self._fixed_arguments,
             "--ro-bind", str(spec.task_root), TASK_ROOT,
             "--ro-bind", str(spec.runtime_dir), RUNTIME_DIR,
+            *(("--ro-bind", str(spec.opt_dir), "/opt") if spec.opt_dir else ("--dir", "/opt")),
             "--size", str(spec.ephemeral_storage_mb * MB), "--tmpfs", "/tmp",
             "--chdir", TASK_ROOT,
             "--seccomp", str(seccomp_fd),
@@ -245,5 +246,5 @@ class BubblewrapDriver(SandboxDriver):
         # The interpreters' installations, where they live outside /usr (pyenv, conda, nvm, ...).
         for path in self._read_only_paths:
             arguments += ["--ro-bind", path, path]
-        arguments += ["--dir", "/opt", "--proc", "/proc", "--dev", "/dev"]
+        arguments += ["--proc", "/proc", "--dev", "/dev"]
         return arguments

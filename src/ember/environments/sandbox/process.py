@@ -59,8 +59,8 @@ class ProcessSandbox(Sandbox):
 class ProcessDriver(SandboxDriver):
     name = "process"
 
-    def paths(self, task_root: Path, runtime_dir: Path) -> SandboxPaths:
-        return SandboxPaths(str(task_root), str(runtime_dir))
+    def paths(self, task_root: Path, runtime_dir: Path, opt_dir: Path | None) -> SandboxPaths:
+        return SandboxPaths(str(task_root), str(runtime_dir), str(opt_dir) if opt_dir else "/opt")
 
     async def start(self, spec: SandboxSpec) -> Sandbox:
         tmp = spec.scratch_dir / "tmp"
