@@ -178,12 +178,12 @@ def test_invalid_parameter_reaches_the_cli(server, tmp_path):
         server,
         "create-function",
         "--function-name", unique_name("cli"),
-        "--runtime", "nodejs20.x",
+        "--runtime", "java21",
         "--role", ROLE,
-        "--handler", "index.handler",
+        "--handler", "example.Handler::handleRequest",
         "--zip-file", f"fileb://{zip_path}",
         check=False,
     )
     assert result.returncode in (254, 255)
     assert "InvalidParameterValueException" in result.stderr
-    assert "nodejs20.x" in result.stderr
+    assert "java21" in result.stderr

@@ -495,7 +495,7 @@ def test_update_function_configuration_refuses_reserved_variables(lambda_client,
     assert lambda_client.get_function_configuration(FunctionName=name)["RevisionId"] == before["RevisionId"]
 
 
-@pytest.mark.parametrize("runtime, wording", [("nodejs20.x", "not supported"), ("python3.7", "no longer supported")])
+@pytest.mark.parametrize("runtime, wording", [("java21", "not supported"), ("python3.7", "no longer supported")])
 def test_update_function_configuration_refuses_unrunnable_runtimes(lambda_client, create_function, runtime, wording):
     name = create_function(RETURNS_ONE)
     with pytest.raises(lambda_client.exceptions.InvalidParameterValueException) as excinfo:
@@ -606,12 +606,12 @@ def test_account_settings_limits_and_usage(lambda_client):
 
 
 def test_unsupported_runtime(lambda_client):
-    name = unique_name("node")
+    name = unique_name("java")
     with pytest.raises(lambda_client.exceptions.InvalidParameterValueException) as excinfo:
-        lambda_client.create_function(**create_params(name, make_zip({"index.js": "x"}), Runtime="nodejs20.x"))
+        lambda_client.create_function(**create_params(name, make_zip({"Handler.java": "x"}), Runtime="java21"))
     status, _, message = error_of(excinfo)
     assert status == 400
-    assert "nodejs20.x" in message and "not supported" in message
+    assert "java21" in message and "not supported" in message
     assert_not_created(lambda_client, name)
 
 
@@ -710,8 +710,8 @@ def test_zip_with_an_absolute_entry_is_refused(lambda_client):
 @pytest.mark.parametrize(
     "parameter, value",
     [
-        ("Layers", ["arn:aws:lambda:us-east-1:000000000000:layer:deps:1"]),
-        ("Publish", True),
+        ("DeadLetterConfig", {"TargetArn": "arn:aws:sqs:us-east-1:000000000000:dead-letters"}),
+        ("KMSKeyArn", "arn:aws:kms:us-east-1:000000000000:key/1234"),
         ("TracingConfig", {"Mode": "Active"}),
         ("VpcConfig", {"SubnetIds": ["subnet-1"], "SecurityGroupIds": ["sg-1"]}),
     ],
@@ -730,12 +730,11 @@ def test_parameters_at_their_unused_value_are_accepted(lambda_client, create_fun
     assert lambda_client.get_function_configuration(FunctionName=name)["Version"] == "$LATEST"
 
 
-def test_publish_on_update_function_code_is_refused(lambda_client, create_function):
+def test_publish_on_update_function_code_publishes_a_version(lambda_client, create_function):
     name = create_function(RETURNS_ONE)
-    with pytest.raises(lambda_client.exceptions.InvalidParameterValueException) as excinfo:
-        lambda_client.update_function_code(FunctionName=name, ZipFile=python_zip(RETURNS_TWO), Publish=True)
-    assert "not supported by Ember yet" in error_of(excinfo)[2]
-    assert invoke_json(lambda_client, name)[1] == {"value": 1}
+    published = lambda_client.update_function_code(FunctionName=name, ZipFile=python_zip(RETURNS_TWO), Publish=True)
+    assert published["Version"] == "1"
+    assert invoke_json(lambda_client, name, Qualifier="1")[1] == {"value": 2}
 
 
 def test_s3_code_is_refused(lambda_client):
@@ -771,10 +770,10 @@ def test_dry_run_invocation_checks_the_function_exists(lambda_client, create_fun
 @pytest.mark.parametrize(
     "operation, params",
     [
-        ("list_aliases", {"FunctionName": "any"}),
-        ("publish_version", {"FunctionName": "any"}),
         ("list_event_source_mappings", {}),
-        ("list_layers", {}),
+        ("get_function_url_config", {"FunctionName": "any"}),
+        ("list_code_signing_configs", {}),
+        ("get_function_event_invoke_config", {"FunctionName": "any"}),
     ],
 )
 def test_unimplemented_operations_are_unsupported(lambda_client, operation, params):

@@ -212,9 +212,9 @@ def test_unknown_path(server, method, path):
 
 def test_unsupported_operation_over_http(server):
     message = assert_aws_error(
-        *request(server, "GET", "/2015-03-31/functions/anything/aliases"), 501, "UnsupportedOperationException"
+        *request(server, "GET", "/2015-03-31/event-source-mappings"), 501, "UnsupportedOperationException"
     )
-    assert "ListAliases" in message
+    assert "ListEventSourceMappings" in message
 
 
 def test_not_found_over_http(server):
