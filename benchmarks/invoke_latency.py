@@ -36,6 +36,18 @@ EMBER = Path(sys.executable).parent / "ember"
 HOST_PYTHON = os.path.realpath(sys.executable)
 
 HANDLER = "def handler(event, context):\n    return event\n"
+# The same echo handler on the Runtime API path: a custom runtime whose bootstrap is a
+# stdlib Python client, and Ember's Node.js runtime.
+CUSTOM_BOOTSTRAP = f"""#!{HOST_PYTHON} -S
+import os, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as response:
+        request_id = response.headers["Lambda-Runtime-Aws-Request-Id"]
+        event = response.read()
+    urllib.request.urlopen(urllib.request.Request(api + request_id + "/response", data=event, method="POST")).read()
+"""
+NODE_HANDLER = "exports.handler = async (event) => event;\n"
 BASELINE_SERVER = r"""
 import asyncio, sys
 BODY = b'{"ok": true}'
@@ -75,11 +87,22 @@ def wait_healthy(url: str) -> None:
     raise SystemExit(f"server at {url} did not come up")
 
 
-def zip_of(source: str) -> bytes:
+def zip_of(files: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("lambda_function.py", source)
+        for name, source in files.items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o100755 << 16
+            archive.writestr(info, source)
     return buffer.getvalue()
+
+
+FUNCTIONS = {
+    # name: (runtime, handler, files)
+    "python": ("python3.12", "lambda_function.handler", {"lambda_function.py": HANDLER}),
+    "custom-runtime-api": ("provided.al2023", "unused.handler", {"bootstrap": CUSTOM_BOOTSTRAP}),
+    "nodejs-runtime-api": ("nodejs20.x", "index.handler", {"index.js": NODE_HANDLER}),
+}
 
 
 def request(connection: http.client.HTTPConnection, method: str, path: str, body: bytes = b"", headers=None):
@@ -88,13 +111,15 @@ def request(connection: http.client.HTTPConnection, method: str, path: str, body
     return response.status, dict(response.getheaders()), response.read()
 
 
-def create_function(connection, name: str) -> None:
+def create_function(connection, name: str, kind: str = "python") -> None:
+    runtime, handler, files = FUNCTIONS[kind]
     document = {
         "FunctionName": name,
-        "Runtime": "python3.12",
+        "Runtime": runtime,
         "Role": "arn:aws:iam::000000000000:role/bench",
-        "Handler": "lambda_function.handler",
-        "Code": {"ZipFile": base64.b64encode(zip_of(HANDLER)).decode()},
+        "Handler": handler,
+        "MemorySize": 1769,  # one full vCPU, so that the CPU quota does not dominate
+        "Code": {"ZipFile": base64.b64encode(zip_of(files)).decode()},
     }
     status, _, body = request(connection, "POST", "/2015-03-31/functions", json.dumps(document).encode())
     if status != 201:
@@ -155,10 +180,12 @@ def bench_ember(invokes: int, cold: int, sandbox: str) -> dict:
     try:
         wait_healthy(f"http://127.0.0.1:{port}/health")
         connection = http.client.HTTPConnection("127.0.0.1", port)
-        create_function(connection, "warm")
-        path = "/2015-03-31/functions/warm/invocations"
-        timed_requests(connection, path, b"{}", 50)
-        warm = summary(timed_requests(connection, path, b'{"hello": "world"}', invokes))
+        warm = {}
+        for kind in FUNCTIONS:
+            create_function(connection, f"warm-{kind}", kind)
+            path = f"/2015-03-31/functions/warm-{kind}/invocations"
+            timed_requests(connection, path, b"{}", 50)
+            warm[kind] = summary(timed_requests(connection, path, b'{"hello": "world"}', invokes))
 
         cold_samples, init_durations = [], []
         for index in range(cold):
@@ -195,9 +222,14 @@ def main() -> None:
     for sandbox in args.sandbox or ("process", "bubblewrap"):
         print(f"measuring the {sandbox} driver", file=sys.stderr)
         ember = bench_ember(args.invokes, args.cold, sandbox)
+        native = ember["warm"]["python"]["p50_ms"]
         results[sandbox] = {
-            "warm_invoke": ember["warm"],
-            "warm_ratio_p50_vs_bare_http": round(ember["warm"]["p50_ms"] / baseline_http["p50_ms"], 2),
+            **{f"warm_invoke {kind}": value for kind, value in ember["warm"].items()},
+            "warm_ratio_p50_python_vs_bare_http": round(native / baseline_http["p50_ms"], 2),
+            **{
+                f"warm_ratio_p50 {kind}_vs_python": round(value["p50_ms"] / native, 2)
+                for kind, value in ember["warm"].items() if kind != "python"
+            },
             "cold_start": ember["cold"],
             "init_duration": ember["init_duration"],
             "cold_ratio_p50_vs_process_start": round(ember["cold"]["p50_ms"] / process_start["p50_ms"], 2),

@@ -65,7 +65,8 @@ class ProcessDriver(SandboxDriver):
     async def start(self, spec: SandboxSpec) -> Sandbox:
         tmp = spec.scratch_dir / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
-        env = dict(spec.env, TMPDIR=str(tmp))
+        # No pid namespace here: the runtime asks the kernel to die with the server.
+        env = dict(spec.env, TMPDIR=str(tmp), _EMBER_DIE_WITH_HOST="1")
         process = await asyncio.create_subprocess_exec(
             *spec.argv,
             stdin=subprocess.DEVNULL,
