@@ -3,10 +3,9 @@ Create/Get/Update/Delete/ListAliases, and the ProvisionedConcurrencyConfig opera
 
 from ember.api.functions import configuration
 from ember.api.http import Request, Response, json_response
-from ember.control.function import Alias
+from ember.control.function import LATEST, Alias, timestamp_now
 from ember.control.functions import FunctionRegistry
 from ember.environments.manager import EnvironmentManager
-from ember.control.function import timestamp_now
 
 DEFAULT_MAX_ITEMS = 50
 
@@ -56,7 +55,11 @@ class VersionsApi:
 
     async def list_versions_by_function(self, request: Request, params: dict) -> Response:
         versions, next_marker = _page(self._functions.versions(params["FunctionName"]), params, lambda f: f.version)
-        document: dict = {"Versions": [configuration(v) for v in versions]}
+        documents = [configuration(v) for v in versions]
+        for document in documents:
+            if document["Version"] == LATEST:  # listed among versions, $LATEST's ARN is qualified
+                document["FunctionArn"] += f":{LATEST}"
+        document: dict = {"Versions": documents}
         if next_marker:
             document["NextMarker"] = next_marker
         return json_response(document)

@@ -267,9 +267,14 @@ def main():
         return 0
     task_root = os.environ["LAMBDA_TASK_ROOT"]
     opt = os.environ.pop("_EMBER_OPT_DIR", "/opt")
-    # Lambda's order: the function's code, then its layers' Python packages.
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    sys.path[0:0] = [task_root, f"{opt}/python/lib/{version}/site-packages", f"{opt}/python"]
+    # Lambda's order: the function's code, then its layers' Python packages. A layer
+    # names its site-packages for the function's runtime (python3.12 ->
+    # python/lib/python3.12/site-packages), which need not be this interpreter's
+    # version (every python3.x runs on the host's interpreter): both are searched.
+    runtime = os.environ.get("AWS_EXECUTION_ENV", "").removeprefix("AWS_Lambda_")
+    interpreter = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    versions = dict.fromkeys(v for v in (runtime, interpreter) if v.startswith("python"))
+    sys.path[0:0] = [task_root, *(f"{opt}/python/lib/{v}/site-packages" for v in versions), f"{opt}/python"]
     add_site_packages()
     sys.meta_path.insert(0, ConfigureLoggingOnImport())
 

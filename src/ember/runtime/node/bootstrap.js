@@ -91,6 +91,7 @@ async function loadHandler() {
       module = extension === ".cjs" || (extension === ".js" && !isModulePackage(file)) ? require(file) : await import(pathToFileURL(file).href);
     } catch (error) {
       if (error && error.code === "MODULE_NOT_FOUND") throw new InitError("Runtime.ImportModuleError", `Error: ${error.message}`);
+      if (error instanceof SyntaxError) throw new InitError("Runtime.UserCodeSyntaxError", `SyntaxError: ${error.message}`);
       throw error;
     }
     break;
