@@ -2,7 +2,7 @@
 
 import pytest
 
-from ember.control.functions import FunctionName, parse_function_name
+from ember.control.names import FunctionName, parse_function_name
 from ember.errors import InvalidParameter
 
 

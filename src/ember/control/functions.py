@@ -5,26 +5,19 @@ and written through to the repository on every change.
 """
 
 import asyncio
-import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ember.control import validation
+from ember.control.aliases import AliasesMixin
 from ember.control.code_store import CodeStore, describe, validated_members
 from ember.control.function import LATEST, Alias, Function, timestamp_now
+from ember.control.names import parse_function_name
+from ember.control.provisioned import ProvisionedMixin
 from ember.control.runtimes import check_runtime
-from ember.errors import (
-    Conflict,
-    InvalidParameter,
-    NotFound,
-    PreconditionFailed,
-    ProvisionedConfigNotFound,
-    ValidationFailed,
-)
-
-# Lambda's limit on the versions an alias may route to besides its own.
-MAX_ADDITIONAL_VERSIONS = 1
+from ember.control.versions import VersionsMixin
+from ember.errors import Conflict, InvalidParameter, NotFound, PreconditionFailed, ValidationFailed
 from ember.settings import Settings
 from ember.store.functions import FunctionRepository
 
@@ -64,32 +57,7 @@ class FunctionSpec:
     layers: tuple[tuple[str, str, int], ...] = ()
 
 
-@dataclass(frozen=True)
-class FunctionName:
-    """A function identifier split into its parts: name, ARN, partial ARN, each with an optional qualifier."""
-
-    name: str
-    qualifier: str | None
-    region: str | None = None
-    account: str | None = None
-
-
-def parse_function_name(identifier: str) -> FunctionName:
-    parts = identifier.split(":")
-    region = account = None
-    if parts[0] == "arn" and len(parts) >= 7 and parts[2] == "lambda" and parts[5] == "function":
-        region, account, rest = parts[3], parts[4], parts[6:]
-    elif len(parts) >= 3 and parts[1] == "function":
-        account, rest = parts[0], parts[2:]
-    else:
-        rest = parts
-    if len(rest) > 2 or not rest[0]:
-        raise InvalidParameter(f"Invalid function name or ARN: {identifier}")
-    qualifier = rest[1] if len(rest) == 2 else None
-    return FunctionName(rest[0], qualifier, region, account)
-
-
-class FunctionRegistry:
+class FunctionRegistry(VersionsMixin, AliasesMixin, ProvisionedMixin):
     def __init__(self, repository: FunctionRepository, code_store: CodeStore, settings: Settings):
         self._repository = repository
         self._code = code_store
@@ -161,19 +129,6 @@ class FunctionRegistry:
             if alias is not None:
                 return self._version_of(function.name, alias, route), qualifier
         raise NotFound(f"Function not found: {self.arn(parsed.name, qualifier)}")
-
-    def _version_of(self, name: str, alias: Alias, route: bool) -> Function:
-        chosen = alias.function_version
-        if route:
-            roll = random.random()
-            for version, weight in alias.additional_versions.items():
-                if roll < weight:
-                    chosen = version
-                    break
-                roll -= weight
-        if chosen == LATEST:
-            return self._functions[name]
-        return self._versions[name][chosen]
 
     def list_page(self, marker: str | None, max_items: int) -> tuple[list[Function], str | None]:
         names = sorted(self._functions)
@@ -404,186 +359,3 @@ class FunctionRegistry:
             self._versions[name][number] = version.changed(
                 tags=base.tags, reserved_concurrency=base.reserved_concurrency
             )
-
-    # ------------------------------------------------------------ versions
-
-    async def publish_version(
-        self, identifier: str, code_sha256: str | None = None, description: str | None = None,
-        revision_id: str | None = None,
-    ) -> Function:
-        """An immutable snapshot of $LATEST's code and configuration, numbered; $LATEST
-        unchanged since the last version publishes nothing new and returns that one."""
-        async with self._lock:
-            base = self._current(identifier, revision_id)
-            if code_sha256 and code_sha256 != base.code_sha256:
-                raise InvalidParameter(
-                    f"CodeSHA256 ({code_sha256}) is different from current CodeSHA256 in $LATEST "
-                    f"({base.code_sha256}). Please try again."
-                )
-            versions = self._versions.setdefault(base.name, {})
-            if versions:
-                newest = versions[str(max(map(int, versions)))]
-                if base.same_configuration(newest):
-                    return newest
-            number = str(base.last_version + 1)
-            version = base.changed(
-                version=number,
-                arn=self.arn(base.name, number),
-                revision_id=str(uuid.uuid4()),
-                last_modified=timestamp_now(),
-                description=base.description if description is None else description,
-                last_version=0,
-            )
-            self._repository.put_keyed("versions", base.name, number, version.to_document())
-            versions[number] = version
-            self._save(base.changed(last_version=int(number)))
-        return version
-
-    def versions(self, identifier: str) -> list[Function]:
-        """$LATEST, then the published versions in order."""
-        base = self._current(identifier, None)
-        published = self._versions.get(base.name, {})
-        return [base, *(published[n] for n in sorted(published, key=int))]
-
-    # ------------------------------------------------------------ aliases
-
-    def get_alias(self, identifier: str, alias_name: str) -> Alias:
-        base = self._current(identifier, None)
-        alias = self._aliases.get(base.name, {}).get(alias_name)
-        if alias is None:
-            raise NotFound(f"Alias not found: {self.arn(base.name, alias_name)}")
-        return alias
-
-    def aliases(self, identifier: str, function_version: str | None = None) -> list[Alias]:
-        base = self._current(identifier, None)
-        aliases = sorted(self._aliases.get(base.name, {}).values(), key=lambda a: a.name)
-        return [a for a in aliases if function_version is None or a.function_version == function_version]
-
-    async def create_alias(
-        self, identifier: str, alias_name: str, function_version: str, description: str = "",
-        additional_versions: dict[str, float] | None = None,
-    ) -> Alias:
-        async with self._lock:
-            base = self._current(identifier, None)
-            if alias_name in self._aliases.get(base.name, {}):
-                raise Conflict(f"Alias already exists: {self.arn(base.name, alias_name)}")
-            alias = Alias(
-                function_name=base.name,
-                name=alias_name,
-                arn=self.arn(base.name, alias_name),
-                function_version=function_version,
-                revision_id=str(uuid.uuid4()),
-                description=description,
-                additional_versions=additional_versions or {},
-            )
-            self._check_alias(alias)
-            self._save_alias(alias)
-        self._provisioning_changed()
-        return alias
-
-    async def update_alias(
-        self, identifier: str, alias_name: str, function_version: str | None = None,
-        description: str | None = None, additional_versions: dict[str, float] | None = None,
-        revision_id: str | None = None,
-    ) -> Alias:
-        async with self._lock:
-            current = self.get_alias(identifier, alias_name)
-            if revision_id and revision_id != current.revision_id:
-                raise PreconditionFailed(
-                    "The Revision Id provided does not match the latest Revision Id. "
-                    "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
-                )
-            alias = Alias(
-                function_name=current.function_name,
-                name=current.name,
-                arn=current.arn,
-                function_version=function_version or current.function_version,
-                revision_id=str(uuid.uuid4()),
-                description=current.description if description is None else description,
-                additional_versions=current.additional_versions if additional_versions is None else additional_versions,
-            )
-            self._check_alias(alias)
-            self._save_alias(alias)
-        self._provisioning_changed()
-        return alias
-
-    async def delete_alias(self, identifier: str, alias_name: str) -> None:
-        async with self._lock:
-            alias = self.get_alias(identifier, alias_name)
-            del self._aliases[alias.function_name][alias.name]
-            self._repository.delete_keyed("aliases", alias.function_name, alias.name)
-            self._drop_provisioned(alias.function_name, alias.name)
-        self._provisioning_changed()
-
-    def _check_alias(self, alias: Alias) -> None:
-        published = self._versions.get(alias.function_name, {})
-        if alias.function_version != LATEST and alias.function_version not in published:
-            raise NotFound(f"Function not found: {self.arn(alias.function_name, alias.function_version)}")
-        weights = alias.additional_versions
-        if len(weights) > MAX_ADDITIONAL_VERSIONS:
-            raise InvalidParameter(
-                f"Number of items in AdditionalVersionWeights cannot be greater than {MAX_ADDITIONAL_VERSIONS}"
-            )
-        for version, weight in weights.items():
-            if version not in published:
-                raise InvalidParameter(f"Alias routing can only point to published versions; {version} is not one.")
-            if version == alias.function_version:
-                raise InvalidParameter(
-                    f"Invalid function version {version}. Function version {version} is already included in "
-                    "routing configuration."
-                )
-            if not 0 <= weight <= 1:
-                raise InvalidParameter(f"Routing weight for version {version} must be between 0.0 and 1.0.")
-        if weights and alias.function_version == LATEST:
-            raise InvalidParameter("Alias routing is not supported for $LATEST; point the alias at a published version.")
-
-    def _save_alias(self, alias: Alias) -> None:
-        self._repository.put_keyed("aliases", alias.function_name, alias.name, alias.to_document())
-        self._aliases.setdefault(alias.function_name, {})[alias.name] = alias
-
-    # ------------------------------------------------------------ provisioned concurrency
-
-    def provisioned(self) -> dict[tuple[str, str], int]:
-        """Every provisioned concurrency setting: (function name, qualifier) -> environments."""
-        return dict(self._provisioned)
-
-    def get_provisioned(self, identifier: str, qualifier: str) -> int:
-        function, _ = self.resolve(identifier, qualifier)
-        requested = self._provisioned.get((function.name, qualifier))
-        if requested is None:
-            raise ProvisionedConfigNotFound("No Provisioned Concurrency Config found for this function")
-        return requested
-
-    async def put_provisioned(self, identifier: str, qualifier: str, requested: int) -> None:
-        async with self._lock:
-            if qualifier == LATEST:
-                raise InvalidParameter(
-                    "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
-                )
-            function, _ = self.resolve(identifier, qualifier)
-            base = self._functions[function.name]
-            if base.reserved_concurrency is not None:
-                others = sum(n for (name, q), n in self._provisioned.items() if name == base.name and q != qualifier)
-                if others + requested > base.reserved_concurrency:
-                    raise InvalidParameter(
-                        f"Requested Provisioned Concurrency ({requested}) should not be greater than the reserved "
-                        f"concurrency for function ({base.reserved_concurrency})."
-                    )
-            self._provisioned[(function.name, qualifier)] = requested
-            self._repository.put_keyed(
-                "provisioned_concurrency", function.name, qualifier, {"requested": requested}
-            )
-        self._provisioning_changed()
-
-    async def delete_provisioned(self, identifier: str, qualifier: str) -> None:
-        async with self._lock:
-            function, _ = self.resolve(identifier, qualifier)
-            if (function.name, qualifier) not in self._provisioned:
-                raise ProvisionedConfigNotFound("No Provisioned Concurrency Config found for this function")
-            self._drop_provisioned(function.name, qualifier)
-        self._provisioning_changed()
-
-    def _drop_provisioned(self, name: str, qualifier: str) -> None:
-        if self._provisioned.pop((name, qualifier), None) is not None:
-            self._repository.delete_keyed("provisioned_concurrency", name, qualifier)
-

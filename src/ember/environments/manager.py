@@ -21,7 +21,6 @@ from ember.environments.sandbox.base import SandboxDriver
 from ember.environments.variables import lambda_variables
 from ember.observe.logs import LogService
 from ember.observe.report import init_report_line, init_start_line
-from ember.errors import Throttled
 from ember.settings import Settings
 
 log = logging.getLogger("ember.environments")
@@ -124,29 +123,15 @@ class EnvironmentManager:
         key = (function.name, function.version)
         try:
             await self.budget.wait_for_room(function.memory_size, self._settings.admission_wait, self._make_room)
-        except Throttled as throttled:
-            self._provision_failures[key] = throttled.message
-            return False
-        environment = await self._committed_environment(function, provisioned=True)
-        pool = self._pool_for(function)
-        pool.add(environment)
-        environment.log_stream.write(init_start_line(function.runtime))
-        try:
-            failure = await environment.start()
+            environment, failure = await self._cold_start(function, provisioned=True)
         except Exception as error:
-            failure = None
-            self._provision_failures[key] = f"{type(error).__name__}: {error}"
-            pool.give_back(environment)
-            self._stop_later([environment])
+            self._provision_failures[key] = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
             return False
+        self.checkin(environment)  # frozen and ready; a failed one is stopped
         if failure is not None:
-            environment.log_stream.write(init_report_line(failure.duration_ms, failure.error_type or "Unknown"))
             self._provision_failures[key] = f"FUNCTION_ERROR_INIT_FAILURE: {failure.error_type}"
-            pool.give_back(environment)
-            self._stop_later([environment])
             return False
         self._provision_failures.pop(key, None)
-        self.checkin(environment)
         return True
 
     # ------------------------------------------------------------ the invoke path
@@ -161,17 +146,7 @@ class EnvironmentManager:
         environment = pool.take_idle()
         if environment is not None:
             return Checkout(environment, cold=False)
-        environment = await self._committed_environment(function)
-        pool.add(environment)
-        environment.log_stream.write(init_start_line(function.runtime))
-        try:
-            failure = await environment.start()
-        except BaseException:
-            pool.give_back(environment)  # not usable: leaves the pool
-            self._stop_later([environment])
-            raise
-        if failure is not None and failure.error_type:
-            environment.log_stream.write(init_report_line(failure.duration_ms, failure.error_type))
+        environment, failure = await self._cold_start(function)
         return Checkout(environment, cold=True, init_failure=failure)
 
     def checkin(self, environment: ExecutionEnvironment) -> None:
@@ -231,6 +206,25 @@ class EnvironmentManager:
         if pool is None:
             pool = self._pools[key] = EnvironmentPool(function)
         return pool
+
+    async def _cold_start(
+        self, function: Function, provisioned: bool = False
+    ) -> tuple[ExecutionEnvironment, Outcome | None]:
+        """Starts a new environment in the function's pool and runs its init: the
+        environment, and the init's failure if it failed. Memory must have room."""
+        environment = await self._committed_environment(function, provisioned)
+        pool = self._pool_for(function)
+        pool.add(environment)
+        environment.log_stream.write(init_start_line(function.runtime))
+        try:
+            failure = await environment.start()
+        except BaseException:
+            pool.give_back(environment)  # not usable: leaves the pool
+            self._stop_later([environment])
+            raise
+        if failure is not None:
+            environment.log_stream.write(init_report_line(failure.duration_ms, failure.error_type or "Unknown"))
+        return environment, failure
 
     async def _committed_environment(self, function: Function, provisioned: bool = False) -> ExecutionEnvironment:
         """A new environment, its memory committed first (nothing else can take the
