@@ -31,6 +31,8 @@ RUNTIME_DIR = Path(protocol.__file__).parent
 
 # Lambda gives init 10 seconds, or the function's timeout if that is longer.
 MIN_INIT_TIMEOUT_S = 10.0
+# How long an idle environment stays unfrozen after an invocation (see freeze()).
+FREEZE_AFTER_S = 0.02
 
 
 class State(enum.Enum):
@@ -122,6 +124,7 @@ class ExecutionEnvironment:
         self._opt_dir = opt_dir
         self._sandbox: Sandbox | None = None
         self._freezing: asyncio.Future | None = None
+        self._freeze_timer: asyncio.TimerHandle | None = None
         self._channel: Channel | None = None
         self._output: OutputReader | None = None
         self._returncode: int | None = None
@@ -262,14 +265,24 @@ class ExecutionEnvironment:
     # ------------------------------------------------------------ freeze / thaw
 
     def freeze(self) -> None:
-        """Freezes the idle environment, off the event loop (a cgroup freeze takes a
-        millisecond or so); thaw() waits for it to finish."""
+        """Freezes the idle environment FREEZE_AFTER_S after its invocation, off the
+        event loop. A cgroup freeze takes a millisecond or so: freezing at once would
+        stall back-to-back invocations, which instead find it still warm and unfrozen.
+        thaw() cancels a pending freeze, or waits for a running one to finish."""
+        if self.state is State.READY and self._freeze_timer is None:
+            self._freeze_timer = asyncio.get_running_loop().call_later(FREEZE_AFTER_S, self._start_freezing)
+
+    def _start_freezing(self) -> None:
+        self._freeze_timer = None
         if self.state is not State.READY:
             return
         self.state = State.FROZEN
         self._freezing = asyncio.get_running_loop().run_in_executor(None, self._sandbox.freeze)
 
     async def thaw(self) -> None:
+        if self._freeze_timer is not None:
+            self._freeze_timer.cancel()
+            self._freeze_timer = None
         if self.state is not State.FROZEN:
             return
         if self._freezing is not None:
@@ -284,6 +297,8 @@ class ExecutionEnvironment:
         if self.state in (State.STOPPING, State.STOPPED):
             return
         self.state = State.STOPPING
+        if self._freeze_timer is not None:
+            self._freeze_timer.cancel()
         if self._freezing is not None:
             await asyncio.gather(self._freezing, return_exceptions=True)
         if self._sandbox:
