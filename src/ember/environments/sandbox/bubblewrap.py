@@ -61,19 +61,27 @@ class BubblewrapSandbox(Sandbox):
         self._cgroup = cgroup
         self._network_options = network_options
         self._network: subprocess.Popen | None = None
+        # Joining a cgroup can wait for an RCU grace period (about 15 ms on v1), so
+        # bubblewrap joins in a worker thread while the runtime starts up; whatever it
+        # forks from then on is born inside.
+        self._joining = asyncio.ensure_future(asyncio.to_thread(self._join, [self.pid])) if cgroup else None
+
+    def _join(self, pids: list[int]) -> None:
+        for pid in pids:  # parents first
+            try:
+                self._cgroup.add(pid)
+            except (ProcessLookupError, OSError):
+                pass
 
     async def confine(self) -> None:
         # The runtime is up and waits for INIT: bubblewrap's namespaces are final and
-        # no function code has run. Parents go first, so that whatever they fork from
-        # then on is born inside the groups.
+        # no function code has run. Whatever bubblewrap forked before it joined its
+        # groups joins now.
         tree = process_tree(self.pid)
         apply_rlimits(tree[-1], lambda_rlimits())
-        if self._cgroup is not None:
-            for pid in tree:
-                try:
-                    self._cgroup.add(pid)
-                except (ProcessLookupError, OSError):
-                    pass
+        if self._joining is not None:
+            await self._joining
+            await asyncio.to_thread(self._join, tree)
         if self._network_options is not None:
             self._network = await network.attach_outbound(tree[-1], *self._network_options)
 

@@ -118,6 +118,7 @@ class CgroupsV1(Cgroup):
         # No swap: a function over its memory is killed, as in Lambda.
         _write_optional(self.dirs["memory"] / "memory.memsw.limit_in_bytes", str(memory_mb * MB))
         quota, period = cpu_limits(memory_mb)
+        _write_optional(self.dirs["cpu"] / "cpu.cfs_burst_us", "0")  # a burst may not exceed the quota
         _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(period))
         _write(self.dirs["cpu"] / "cpu.cfs_quota_us", str(quota))
         _write_optional(self.dirs["cpu"] / "cpu.cfs_burst_us", str(quota))  # unused quota carries over once
