@@ -139,12 +139,13 @@ class BubblewrapSandbox(Sandbox):
             self._network.kill()
             await asyncio.to_thread(self._network.wait)
         if self._cgroup is not None:
-            for _ in range(50):  # the group can only go once its last process is reaped
-                self._cgroup.remove()
+            # The group can only go once its last process is gone; removing a cgroup
+            # can wait on the kernel, so it happens off the event loop.
+            for _ in range(50):
                 if not self._cgroup.pids():
                     break
                 await asyncio.sleep(0.02)
-            self._cgroup.remove()
+            await asyncio.to_thread(self._cgroup.remove)
 
 
 class BubblewrapDriver(SandboxDriver):
