@@ -479,3 +479,20 @@ def test_provisioned_concurrency_on_an_alias(lambda_client, create_function):
     lambda_client.delete_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
     with pytest.raises(lambda_client.exceptions.ProvisionedConcurrencyConfigNotFoundException):
         lambda_client.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
+
+
+def test_provisioned_concurrency_comes_out_of_unreserved_concurrency(lambda_client, create_function):
+    name = create_function(source("one"))
+    lambda_client.publish_version(FunctionName=name)
+    before = lambda_client.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"]
+    lambda_client.put_provisioned_concurrency_config(FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=2)
+    during = lambda_client.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"]
+    lambda_client.delete_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
+    after = lambda_client.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"]
+    assert (before - during, after) == (2, before)
+    # More than what would leave the minimum of 100 unreserved is refused.
+    with pytest.raises(lambda_client.exceptions.InvalidParameterValueException) as caught:
+        lambda_client.put_provisioned_concurrency_config(
+            FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=before - 99
+        )
+    assert "UnreservedConcurrentExecution below its minimum value of [100]" in str(caught.value)

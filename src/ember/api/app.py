@@ -35,7 +35,7 @@ class Application:
             **ConcurrencyApi(ember.functions, ember.concurrency).handlers(),
             **TagsApi(ember.functions).handlers(),
             **InvocationsApi(ember.invoker).handlers(),
-            **VersionsApi(ember.functions, ember.environments).handlers(),
+            **VersionsApi(ember.functions, ember.environments, ember.concurrency).handlers(),
         }
         known_group = lambda group: any(f.log_group == group for f in ember.functions.all())  # noqa: E731
         self.logs_api = LogsApi(ember.logs, known_group)

@@ -6,6 +6,7 @@ from ember.api.http import Request, Response, json_response
 from ember.control.function import LATEST, Alias, timestamp_now
 from ember.control.functions import FunctionRegistry
 from ember.environments.manager import EnvironmentManager
+from ember.invoke.concurrency import ConcurrencyLimiter
 
 DEFAULT_MAX_ITEMS = 50
 
@@ -40,9 +41,10 @@ def _page(items: list, params: dict, key) -> tuple[list, str | None]:
 
 
 class VersionsApi:
-    def __init__(self, functions: FunctionRegistry, environments: EnvironmentManager):
+    def __init__(self, functions: FunctionRegistry, environments: EnvironmentManager, concurrency: ConcurrencyLimiter):
         self._functions = functions
         self._environments = environments
+        self._concurrency = concurrency
         self._provisioned_modified: dict[tuple[str, str], str] = {}
 
     # ------------------------------------------------------------ versions
@@ -113,7 +115,9 @@ class VersionsApi:
     async def put_provisioned_concurrency_config(self, request: Request, params: dict) -> Response:
         function, qualifier = self._functions.resolve(params["FunctionName"], params["Qualifier"])
         requested = params["ProvisionedConcurrentExecutions"]
-        await self._functions.put_provisioned(params["FunctionName"], qualifier, requested)
+        await self._functions.put_provisioned(
+            params["FunctionName"], qualifier, requested, check=self._concurrency.check_provisioning
+        )
         self._provisioned_modified[(function.name, qualifier)] = timestamp_now()
         return json_response(self._provisioned_document(function.name, qualifier, requested), 202)
 

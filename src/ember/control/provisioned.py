@@ -14,6 +14,15 @@ class ProvisionedMixin:
         """Every provisioned concurrency setting: (function name, qualifier) -> environments."""
         return dict(self._provisioned)
 
+    @property
+    def provisioned_unreserved_total(self) -> int:
+        """Provisioned concurrency of functions without reserved concurrency: Lambda
+        carves it out of the account's unreserved concurrency."""
+        return sum(
+            requested for (name, _), requested in self._provisioned.items()
+            if self._functions[name].reserved_concurrency is None
+        )
+
     def get_provisioned(self, identifier: str, qualifier: str) -> int:
         function, _ = self.resolve(identifier, qualifier)
         requested = self._provisioned.get((function.name, qualifier))
@@ -21,7 +30,8 @@ class ProvisionedMixin:
             raise ProvisionedConfigNotFound("No Provisioned Concurrency Config found for this function")
         return requested
 
-    async def put_provisioned(self, identifier: str, qualifier: str, requested: int) -> None:
+    async def put_provisioned(self, identifier: str, qualifier: str, requested: int, check=None) -> None:
+        """check(function, added) may refuse the setting, under the registry's lock."""
         async with self._lock:
             if qualifier == LATEST:
                 raise InvalidParameter(
@@ -36,6 +46,8 @@ class ProvisionedMixin:
                         f"Requested Provisioned Concurrency ({requested}) should not be greater than the reserved "
                         f"concurrency for function ({base.reserved_concurrency})."
                     )
+            elif check is not None:
+                check(base, requested - self._provisioned.get((function.name, qualifier), 0))
             self._provisioned[(function.name, qualifier)] = requested
             self._repository.put_keyed(
                 "provisioned_concurrency", function.name, qualifier, {"requested": requested}

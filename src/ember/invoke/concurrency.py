@@ -30,16 +30,29 @@ class ConcurrencyLimiter:
 
     @property
     def unreserved(self) -> int:
-        return self.limit - self._functions.reserved_total
+        """UnreservedConcurrentExecutions: what neither reservations nor the provisioned
+        concurrency of unreserved functions take."""
+        return self.limit - self._functions.reserved_total - self._functions.provisioned_unreserved_total
+
+    @property
+    def unreserved_minimum(self) -> int:
+        return min(UNRESERVED_MINIMUM, self.limit // 10)
 
     def check_reservation(self, function: Function, reserved: int) -> None:
         """Refuses a reservation that would leave less than the minimum unreserved."""
-        others = self._functions.reserved_total - (function.reserved_concurrency or 0)
-        minimum = min(UNRESERVED_MINIMUM, self.limit // 10)
-        if self.limit - others - reserved < minimum:
+        if self.unreserved + (function.reserved_concurrency or 0) - reserved < self.unreserved_minimum:
             raise InvalidParameter(
                 "Specified ReservedConcurrentExecutions for function decreases account's "
-                f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
+                f"UnreservedConcurrentExecution below its minimum value of [{self.unreserved_minimum}]."
+            )
+
+    def check_provisioning(self, function: Function, added: int) -> None:
+        """Refuses provisioned concurrency for an unreserved function that would leave
+        less than the minimum unreserved."""
+        if self.unreserved - added < self.unreserved_minimum:
+            raise InvalidParameter(
+                "Specified ProvisionedConcurrentExecutions for function decreases account's "
+                f"UnreservedConcurrentExecution below its minimum value of [{self.unreserved_minimum}]."
             )
 
     @contextmanager
@@ -49,7 +62,9 @@ class ConcurrencyLimiter:
         if reserved is not None:
             if self.in_flight[name] >= reserved:
                 raise Throttled("Rate Exceeded.", reason=RESERVED_LIMIT_EXCEEDED)
-        elif self._unreserved_in_flight >= self.unreserved:
+        elif self._unreserved_in_flight >= self.limit - self._functions.reserved_total:
+            # Unreserved functions share all that reservations leave, their provisioned
+            # environments included.
             raise Throttled("Rate Exceeded.", reason=ACCOUNT_LIMIT_EXCEEDED)
         self.in_flight[name] += 1
         if reserved is None:
