@@ -7,27 +7,15 @@ in flight before the next one is sent, never by timing."""
 
 import json
 import threading
-import time
 import urllib.error
 import urllib.request
 
-import boto3
 import botocore.exceptions
 import pytest
-from botocore.config import Config
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import ROLE, EmberServer, invoke_json, python_zip, unique_name
+from conftest import ROLE, in_flight, invoke_json, metric, python_zip, unique_name, wait_until
 
-
-def client_of(server):
-    """A Lambda client that makes one attempt per call: conftest's clients retry a
-    throttled call once (botocore's legacy max_attempts counts retries), which would
-    blur exactly how many invocations were throttled."""
-    return boto3.client(
-        "lambda", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="x",
-        aws_secret_access_key="x", config=Config(retries={"total_max_attempts": 1}, read_timeout=120),
-    )
 
 SLOW = """
 import time
@@ -41,30 +29,6 @@ RESERVED = "ReservedFunctionConcurrentInvocationLimitExceeded"
 ACCOUNT = "ConcurrentInvocationLimitExceeded"
 
 
-def metric(server, name: str, **labels) -> float:
-    """The value of one sample on /metrics (0 when it is absent)."""
-    with urllib.request.urlopen(f"{server.url}/metrics", timeout=10) as response:
-        text = response.read().decode()
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return sample.value
-    return 0
-
-
-def in_flight(server, name: str) -> int:
-    return int(metric(server, "ember_concurrent_executions", function=name))
-
-
-def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
-
-
 class Background:
     """Invocations running in threads, each with its own client."""
 
@@ -76,7 +40,7 @@ class Background:
     def invoke(self, name: str, event: dict) -> None:
         def call():
             try:
-                self.results.append(invoke_json(client_of(self.server), name, event))
+                self.results.append(invoke_json(self.server.client(), name, event))
             except Exception as error:  # sorted out by the test
                 self.results.append(error)
 
@@ -152,7 +116,7 @@ def test_reserved_concurrency_of_zero_throttles_every_invocation(server, lambda_
     lambda_client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
     for _ in range(2):
         with pytest.raises(lambda_client.exceptions.TooManyRequestsException) as raised:
-            invoke_json(client_of(server), name)
+            invoke_json(server.client(), name)
         assert_throttled(raised.value, RESERVED)
     status, headers, body = raw_invoke(server, name)
     assert status == 429 and headers["x-amzn-errortype"] == "TooManyRequestsException"
@@ -225,23 +189,9 @@ def create(client, source: str, **params) -> str:
     return name
 
 
-@pytest.fixture
-def own_server(tmp_path):
-    servers = []
-
-    def start(*args: str, env: dict | None = None) -> EmberServer:
-        instance = EmberServer(tmp_path / f"data{len(servers)}", *args, env=env).start()
-        servers.append(instance)
-        return instance
-
-    yield start
-    for instance in servers:
-        instance.stop()
-
-
 def test_account_concurrency_limit(own_server):
     server = own_server("--concurrency-limit", "2")
-    client = client_of(server)
+    client = server.client()
     assert client.get_account_settings()["AccountLimit"]["ConcurrentExecutions"] == 2
     name = create(client, SLOW)
     background = Background(server)
@@ -273,7 +223,7 @@ def environments_of(server, name: str) -> int:
 
 def test_host_memory_budget(own_server):
     server = own_server("--memory-mb", "256", env={"EMBER_ADMISSION_WAIT": "1"})
-    client = client_of(server)
+    client = server.client()
     assert health_memory(server) == {"committed": 0, "total": 256}
     slow = create(client, SLOW, MemorySize=128)
 

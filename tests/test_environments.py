@@ -6,8 +6,6 @@ Environments are told apart by an id each makes at import. Their processes are
 found from the host by a marker in their environment variables (EMBER_TEST_MARK),
 which works whatever pid namespace the sandbox driver gives them."""
 
-import base64
-import os
 import signal
 import threading
 import time
@@ -15,7 +13,10 @@ import uuid
 
 import pytest
 
-from conftest import ROLE, EmberServer, invoke_json, python_zip, unique_name
+from conftest import (
+    ROLE, invoke_json, marked_processes, process_gone, python_zip, release, runtimes, tail_of, unique_name,
+    wait_until,
+)
 
 # With "hold" in the event, the handler blocks until the test sends its runtime
 # SIGUSR1 (see release()): the test decides when invocations end, so it can hold
@@ -38,10 +39,6 @@ def handler(event, context):
 """
 
 
-def tail_of(response) -> str:
-    return base64.b64decode(response["LogResult"]).decode()
-
-
 def create(client, source: str, marker: str | None = None, **params) -> str:
     name = unique_name()
     if marker:
@@ -55,63 +52,6 @@ def create(client, source: str, marker: str | None = None, **params) -> str:
         **params,
     )
     return name
-
-
-def process_gone(pid: int) -> bool:
-    """True once pid no longer runs; a zombie waiting to be reaped counts as gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return True
-
-
-def marked_processes(marker: str) -> dict[int, bytes]:
-    """The live processes (host pid -> command line) with EMBER_TEST_MARK=marker in their environment."""
-    needle = f"EMBER_TEST_MARK={marker}".encode()
-    found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as environ:
-                if needle not in environ.read().split(b"\0"):
-                    continue
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                command = cmdline.read()
-        except OSError:
-            continue
-        if not process_gone(int(entry)):
-            found[int(entry)] = command
-    return found
-
-
-def runtimes(marker: str) -> list[int]:
-    """Host pids of the function's runtimes: the Python processes among its marked ones
-    (not bubblewrap, whose command line also names bootstrap.py)."""
-    return [
-        pid
-        for pid, command in marked_processes(marker).items()
-        if os.path.basename(command.split(b"\0")[0]).startswith(b"python")
-    ]
-
-
-def release(marker: str) -> None:
-    """Lets every held invocation of the marked function finish."""
-    for pid in runtimes(marker):
-        try:
-            os.kill(pid, signal.SIGUSR1)
-        except ProcessLookupError:
-            pass
-
-
-def wait_until(predicate, timeout: float = 15.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 def still_running(pids, timeout: float = 15.0) -> list[int]:
@@ -140,21 +80,6 @@ def invoke_together(server, name: str, count: int, event: dict) -> tuple[list, l
     for thread in threads:
         thread.start()
     return threads, results
-
-
-@pytest.fixture
-def own_server(tmp_path):
-    """A dedicated server, for tests that look at all of a server's environments."""
-    servers = []
-
-    def start(*args: str) -> EmberServer:
-        server = EmberServer(tmp_path / f"data{len(servers)}", *args).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 # ------------------------------------------------------------ concurrency

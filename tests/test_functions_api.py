@@ -1,8 +1,6 @@
 """Lambda's control plane through boto3 against a real `ember serve`: create, read,
 list, update, delete, account settings, and the errors each of them answers."""
 
-import base64
-import hashlib
 import io
 import re
 import urllib.error
@@ -14,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ROLE, invoke_json, make_zip, python_zip, unique_name
+from conftest import ROLE, invoke_json, make_zip, python_zip, sha256_b64, unique_name
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
@@ -52,10 +50,6 @@ def other(event, context):
 
 def arn(name: str) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-
-
-def sha256_b64(data: bytes) -> str:
-    return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
 def error_of(excinfo) -> tuple[int, str, str]:

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from conftest import invoke_json, make_zip, python_zip
+from conftest import invoke_json, make_zip, python_zip, tail_of
 
 LOG_STREAM = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
 MAX_REQUEST = 6_291_456
@@ -32,10 +32,6 @@ def handler(event, context):
     CALLS += 1
     return {"env": ENVIRONMENT_ID, "inits": INITS, "calls": CALLS, "pid": os.getpid()}
 """
-
-
-def tail_of(response) -> str:
-    return base64.b64decode(response["LogResult"]).decode()
 
 
 # ------------------------------------------------------------ payloads

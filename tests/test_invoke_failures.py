@@ -1,16 +1,15 @@
 """Functions that fail in every way Lambda knows: each failure is answered the way
 Lambda answers it, and leaves the server healthy for the next invocation."""
 
-import base64
 import json
-import os
-import time
 import urllib.request
 import uuid
 
 import pytest
 
-from conftest import ROLE, EmberServer, invoke_json, python_zip, unique_name
+from conftest import (
+    ROLE, EmberServer, invoke_json, marked_processes, python_zip, report_of, tail_of, unique_name, wait_until,
+)
 
 OK_SOURCE = """
 import uuid
@@ -46,63 +45,12 @@ def assert_healthy(server, lambda_client, ok_function):
     return check
 
 
-def tail_of(response) -> str:
-    return base64.b64decode(response["LogResult"]).decode()
-
-
-def report_of(response) -> str:
-    lines = [line for line in tail_of(response).splitlines() if line.startswith("REPORT ")]
-    assert len(lines) == 1, tail_of(response)
-    return lines[0]
-
-
 def invoke_failing(client, name, event=None, **params):
     response, error = invoke_json(client, name, event, **params)
     assert response["StatusCode"] == 200
     assert response["FunctionError"] == "Unhandled", error
     assert response["ResponseMetadata"]["HTTPHeaders"]["x-amz-function-error"] == "Unhandled"
     return response, error
-
-
-def process_gone(pid: int) -> bool:
-    """True once pid no longer runs. A zombie (exited, not yet reaped by whoever
-    inherited it) runs nothing, so it counts as gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return True
-
-
-def marked_processes(marker: str) -> dict[int, bytes]:
-    """The live processes (host pid -> command line) whose environment has
-    EMBER_TEST_MARK=marker: a function's runtime and whatever it started, seen from
-    the host whatever pid namespace the sandbox gives them."""
-    needle = f"EMBER_TEST_MARK={marker}".encode()
-    found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as environ:
-                if needle not in environ.read().split(b"\0"):
-                    continue
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                command = cmdline.read()
-        except OSError:
-            continue
-        if not process_gone(int(entry)):
-            found[int(entry)] = command
-    return found
-
-
-def wait_until(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -244,7 +192,7 @@ def test_timeout(lambda_client, create_function, assert_healthy):
     assert "Status: timeout" in report
     assert "Init Duration" not in report
     # The runtime that timed out is gone.
-    assert wait_until(lambda: not marked_processes(marker)), marked_processes(marker)
+    assert wait_until(lambda: not marked_processes(marker), timeout=10), marked_processes(marker)
     # The next invocation gets a new environment (a cold start) and works.
     response, payload = invoke_json(lambda_client, name, LogType="Tail")
     assert "FunctionError" not in response
@@ -267,12 +215,12 @@ def test_timeout_leaves_no_child_process_behind(request, driver):
         # A child started by an earlier invocation lives on in the environment, as in Lambda...
         invoke_json(client, name, {"child": True})
         children = lambda: [pid for pid, command in marked_processes(marker).items() if command.startswith(b"sleep\0")]
-        assert len(wait_until(children)) == 1, marked_processes(marker)
+        assert len(wait_until(children, timeout=10)) == 1, marked_processes(marker)
         # ... until an invocation that starts another one times out: then nothing is left.
         response, error = invoke_failing(client, name, {"child": True, "sleep": 5}, LogType="Tail")
         assert error["errorType"] == "Sandbox.Timedout"
         assert "spawned a child" in tail_of(response)
-        assert wait_until(lambda: not marked_processes(marker)), f"outlived the timeout: {marked_processes(marker)}"
+        assert wait_until(lambda: not marked_processes(marker), timeout=10), f"outlived the timeout: {marked_processes(marker)}"
         response, _ = invoke_json(client, name)
         assert "FunctionError" not in response
     finally:

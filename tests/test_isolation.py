@@ -9,11 +9,9 @@ function succeeds. Under the plain `process` driver every one of them fails.
 import json
 import os
 import threading
-import time
-import urllib.request
 import uuid
 
-from conftest import invoke_json, make_zip
+from conftest import in_flight, invoke_json, make_zip, wait_until
 
 # Walks the filesystem the function sees, skipping the pseudo filesystems and the
 # big read-only system trees (/usr and the interpreter's installation), and
@@ -147,23 +145,6 @@ def handler(event, context):
     time.sleep(event.get("sleep", 0))
     return {"environment": ENVIRONMENT, "processes": processes()}
 """
-
-
-def in_flight(server, name: str) -> int:
-    """Invocations of the function running now, by /metrics."""
-    prefix = f'ember_concurrent_executions{{function="{name}"}} '
-    with urllib.request.urlopen(f"{server.url}/metrics", timeout=10) as response:
-        lines = response.read().decode().splitlines()
-    return next((int(float(line[len(prefix):])) for line in lines if line.startswith(prefix)), 0)
-
-
-def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 def require_bubblewrap(server) -> bool:

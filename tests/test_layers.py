@@ -5,33 +5,15 @@ bootstrap, stacking order, read-only content, and life after a layer is deleted.
 import base64
 import errno
 import hashlib
-import io
 import urllib.request
-import zipfile
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import invoke_json, make_zip, unique_name
+from conftest import error_code, executable_zip, invoke_json, make_zip, unique_name
 
 ACCOUNT_LAYER_ARN = "arn:aws:lambda:us-east-1:000000000000:layer:"
 ONE_VCPU_MB = 1769  # CPU comes in proportion to memory: quick cold starts
-
-
-def executable_zip(files: dict[str, str | bytes], executables=("bootstrap",)) -> bytes:
-    """Like make_zip, but with Unix permission bits: the names in executables are 0755."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in files.items():
-            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = (0o100755 if name in executables else 0o100644) << 16
-            archive.writestr(info, content)
-    return buffer.getvalue()
-
-
-def error_code(error: ClientError) -> str:
-    return error.response["Error"]["Code"]
 
 
 @pytest.fixture

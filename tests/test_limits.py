@@ -3,7 +3,6 @@ inside the environment and is reported as Lambda reports it), processes (a fork
 bomb is contained), cleanup (nothing a timed-out invocation started survives it)
 and freezing (an idle environment gets no CPU between invocations)."""
 
-import base64
 import os
 import re
 import threading
@@ -11,20 +10,7 @@ import time
 import urllib.request
 import uuid
 
-from conftest import invoke_json
-
-
-def tail_of(response) -> str:
-    return base64.b64decode(response["LogResult"]).decode()
-
-
-def wait_until(predicate, timeout: float = 15.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
+from conftest import invoke_json, tail_of, wait_until
 
 
 def process_alive(pid: int) -> bool:

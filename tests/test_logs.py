@@ -6,7 +6,6 @@ import json
 import os
 import queue
 import re
-import signal
 import subprocess
 import threading
 import time
@@ -14,7 +13,7 @@ import uuid
 
 import pytest
 
-from conftest import BIN, invoke_json
+from conftest import BIN, invoke_json, release, tail_of
 
 # With "hold", the handler blocks until the test sends its runtime SIGUSR1 (release()).
 PRINTS = """
@@ -38,41 +37,10 @@ REPORT_LINE = (
 INIT_FIELD = r"Init Duration: \d+\.\d{2} ms\t"
 
 
-def tail_of(response) -> str:
-    return base64.b64decode(response["LogResult"]).decode()
-
-
 def report_pattern(request_id: str, cold: bool, memory: int = 128) -> re.Pattern:
     return re.compile(
         REPORT_LINE.format(id=re.escape(request_id), memory=memory, init=INIT_FIELD if cold else "")
     )
-
-
-def runtimes(marker: str) -> list[int]:
-    """Host pids of the Python runtimes whose environment has EMBER_TEST_MARK=marker
-    (found from the host, whatever pid namespace the sandbox gives them)."""
-    needle = f"EMBER_TEST_MARK={marker}".encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as environ:
-                if needle not in environ.read().split(b"\0"):
-                    continue
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                program = cmdline.read().split(b"\0")[0]
-        except OSError:
-            continue
-        if os.path.basename(program).startswith(b"python"):
-            found.append(int(entry))
-    return found
-
-
-def release(marker: str) -> None:
-    for pid in runtimes(marker):
-        try:
-            os.kill(pid, signal.SIGUSR1)
-        except ProcessLookupError:
-            pass
 
 
 def messages(logs_client, group: str, **params) -> list[str]:

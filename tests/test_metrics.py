@@ -1,25 +1,13 @@
 """Observability: Prometheus metrics at GET /metrics, per function, and the sandbox
 /health reports."""
 
-import time
 import urllib.request
 
-import boto3
 import pytest
-from botocore.config import Config
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import ROLE, EmberServer, invoke_json, python_zip, unique_name
+from conftest import ROLE, EmberServer, invoke_json, python_zip, unique_name, wait_until
 
-
-def client_of(server):
-    """A Lambda client that makes one attempt per call: conftest's clients retry a
-    throttled call once (botocore's legacy max_attempts counts retries), which would
-    blur exactly how many invocations were throttled."""
-    return boto3.client(
-        "lambda", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="x",
-        aws_secret_access_key="x", config=Config(retries={"total_max_attempts": 1}, read_timeout=120),
-    )
 
 SOURCE = """
 def handler(event, context):
@@ -49,15 +37,6 @@ def value(server, name: str, **labels) -> float:
     found = samples(server, name, **labels)
     assert len(found) <= 1, found
     return found[0].value if found else 0
-
-
-def wait_until(predicate, timeout: float = 15.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
 
 
 def test_metrics_are_prometheus_text(server, lambda_client, create_function):
@@ -94,11 +73,11 @@ def test_environment_and_memory_gauges(server, lambda_client, create_function):
     assert value(server, "ember_environments", function=name, state="frozen") == 0
     invoke_json(lambda_client, name)
     # Idle between invocations, the environment is frozen.
-    assert wait_until(lambda: value(server, "ember_environments", function=name, state="frozen") >= 1)
+    assert wait_until(lambda: value(server, "ember_environments", function=name, state="frozen") >= 1, timeout=15)
     assert value(server, "ember_memory_committed_megabytes") >= 256
     assert value(server, "ember_memory_total_megabytes") > 0
     lambda_client.delete_function(FunctionName=name)
-    assert wait_until(lambda: not samples(server, "ember_environments", function=name))
+    assert wait_until(lambda: not samples(server, "ember_environments", function=name), timeout=15)
 
 
 def test_throttles_are_counted_by_reason(server, lambda_client, create_function):
@@ -106,7 +85,7 @@ def test_throttles_are_counted_by_reason(server, lambda_client, create_function)
     lambda_client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
     for _ in range(2):
         with pytest.raises(lambda_client.exceptions.TooManyRequestsException):
-            invoke_json(client_of(server), name)
+            invoke_json(server.client(), name)
     reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
     assert value(server, "ember_throttles_total", function=name, reason=reason) == 2
     assert value(server, "ember_invocations_total", function=name) == 0  # throttled ones never ran

@@ -2,27 +2,16 @@
 the Runtime API: async and callback handlers, errors, the context object, Lambda's
 log format, module layouts (subdirectories, ES modules) and init failures."""
 
-import base64
 import re
 
 import pytest
 
-from conftest import invoke_json, make_zip
+from conftest import invoke_json, make_zip, report_of, tail_of
 
 RUNTIME = "nodejs20.x"
 # CPU comes in proportion to memory (1,769 MB is one vCPU): quick cold starts.
 ONE_VCPU_MB = 1769
 ISO_TIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"
-
-
-def tail_of(response) -> str:
-    return base64.b64decode(response["LogResult"]).decode()
-
-
-def report_of(response) -> str:
-    lines = [line for line in tail_of(response).splitlines() if line.startswith("REPORT ")]
-    assert len(lines) == 1, tail_of(response)
-    return lines[0]
 
 
 @pytest.fixture

@@ -1,14 +1,13 @@
 """What Ember keeps across a restart: functions, their code and configuration, and
 that they keep working (and can still be changed and deleted) on a new server."""
 
-import base64
 import hashlib
 import signal
 import urllib.request
 
 import pytest
 
-from conftest import ROLE, EmberServer, invoke_json, make_zip, python_zip
+from conftest import ROLE, EmberServer, invoke_json, make_zip, python_zip, sha256_b64
 
 SOURCE = """
 import os
@@ -16,10 +15,6 @@ import os
 def handler(event, context):
     return {"event": event, "greeting": os.environ.get("GREETING"), "version": 1}
 """
-
-
-def sha256_b64(data: bytes) -> str:
-    return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
 @pytest.fixture

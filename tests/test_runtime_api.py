@@ -4,17 +4,15 @@ custom runtime: a bash + curl bootstrap, AWS's own runtime interface client
 protocol's details (headers, error documents, size limits, init errors, exits)."""
 
 import base64
-import io
 import json
 import os
 import subprocess
 import sys
 import time
-import zipfile
 
 import pytest
 
-from conftest import invoke_json, make_zip
+from conftest import executable_zip, invoke_json, make_zip, report_of, tail_of
 
 # The interpreter Ember itself runs on (the venv's python resolved to its base
 # installation): Ember binds that installation read-only into every sandbox, so a
@@ -24,28 +22,6 @@ MAX_RESPONSE = 6_291_556
 # Ember gives a function CPU in proportion to its memory, as Lambda does (1,769 MB is
 # one vCPU): Python-based runtimes get a whole CPU so that their cold starts are quick.
 ONE_VCPU_MB = 1769
-
-
-def executable_zip(files: dict[str, str | bytes], executables=("bootstrap",)) -> bytes:
-    """Like make_zip, but with Unix permission bits: the names in executables are 0755."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in files.items():
-            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = (0o100755 if name in executables else 0o100644) << 16
-            archive.writestr(info, content)
-    return buffer.getvalue()
-
-
-def tail_of(response) -> str:
-    return base64.b64decode(response["LogResult"]).decode()
-
-
-def report_of(response) -> str:
-    lines = [line for line in tail_of(response).splitlines() if line.startswith("REPORT ")]
-    assert len(lines) == 1, tail_of(response)
-    return lines[0]
 
 
 def custom_function(create_function, files: dict, **params) -> str:

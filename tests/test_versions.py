@@ -2,7 +2,6 @@
 $LATEST, invoking them by qualifier, aliases with weighted routing, and environments
 initialised ahead of demand."""
 
-import base64
 import threading
 import time
 import urllib.request
@@ -11,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ROLE, EmberServer, invoke_json, python_zip, unique_name
+from conftest import ROLE, EmberServer, error_code, invoke_json, python_zip, report_of, unique_name
 
 ARN_PREFIX = "arn:aws:lambda:us-east-1:000000000000:function:"
 
@@ -37,20 +36,6 @@ def source(marker: str) -> str:
 
 def code(marker: str) -> bytes:
     return python_zip(source(marker))
-
-
-def error_code(error: ClientError) -> str:
-    return error.response["Error"]["Code"]
-
-
-def tail_of(response) -> str:
-    return base64.b64decode(response["LogResult"]).decode()
-
-
-def report_of(response) -> str:
-    lines = [line for line in tail_of(response).splitlines() if line.startswith("REPORT ")]
-    assert len(lines) == 1, tail_of(response)
-    return lines[0]
 
 
 def invoke_ok(client, name, event=None, **params):
@@ -369,7 +354,8 @@ def wait_until_ready(client, name: str, qualifier: str, deadline_s: float = 30) 
 
 @pytest.fixture
 def own_server(tmp_path):
-    """A server of its own: /health then counts only this test's environments."""
+    """A server of its own: /health then counts only this test's environments.
+    (Overrides conftest's own_server factory: here the server itself, already started.)"""
     instance = EmberServer(tmp_path / "data").start()
     yield instance
     instance.stop()
