@@ -173,7 +173,10 @@ def bench_ember(invokes: int, cold: int, sandbox: str) -> dict:
     port = free_port()
     data_dir = tempfile.mkdtemp(prefix="ember-bench-")
     server = subprocess.Popen(
-        [str(EMBER), "serve", "--port", str(port), "--data-dir", data_dir, "--sandbox", sandbox],
+        # Memory enough for every environment: cold starts measured here must not include
+        # stopping idle environments to make room (which admission control would do).
+        [str(EMBER), "serve", "--port", str(port), "--data-dir", data_dir, "--sandbox", sandbox,
+         "--memory-mb", "200000"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
