@@ -172,6 +172,7 @@ class ExecutionEnvironment:
         asyncio.create_task(self._watch_exit())
 
         init_timeout = max(MIN_INIT_TIMEOUT_S, float(self.function.timeout))
+        deadline = time.monotonic() + init_timeout
         try:
             kind, _, _ = await asyncio.wait_for(self._channel.receive(), init_timeout)
             if kind != protocol.STARTED:
@@ -182,7 +183,7 @@ class ExecutionEnvironment:
                 self._fail()
                 raise
             await self._channel.send(protocol.INIT)
-            kind, meta, body = await asyncio.wait_for(self._channel.receive(), init_timeout)
+            kind, meta, body = await asyncio.wait_for(self._channel.receive(), deadline - time.monotonic())
         except asyncio.TimeoutError:
             self.init_duration_ms = init_timeout * 1000
             self._drain_output()
@@ -190,18 +191,12 @@ class ExecutionEnvironment:
             message = f"Init timed out after {init_timeout:.2f} seconds"
             return Outcome(
                 Status.TIMEOUT, error_body("Sandbox.Timedout", message), self.init_duration_ms,
-                self._max_memory_mb, "Sandbox.Timedout", f"{message}",
+                self._max_memory_mb, "Sandbox.Timedout", message,
             )
         except ChannelClosed:
-            returncode = await self._returncode_soon()
-            self.init_duration_ms = (time.perf_counter() - started) * 1000
-            self._drain_output()
-            self._fail()
-            error_type, reason = self._exit_error(returncode)
-            return Outcome(
-                Status.EXIT, error_body(error_type, reason), self.init_duration_ms,
-                self._memory_used_mb(), error_type, f"Error: {reason}\n{error_type}",
-            )
+            outcome = await self._runtime_exited(started)
+            self.init_duration_ms = outcome.duration_ms
+            return outcome
         self.init_duration_ms = (time.perf_counter() - started) * 1000
         self._note_memory(meta)
         self._drain_output()
@@ -243,16 +238,7 @@ class ExecutionEnvironment:
                 self._memory_used_mb(), "Sandbox.Timedout",
             )
         except ChannelClosed:
-            returncode = await self._returncode_soon()
-            duration_ms = (time.perf_counter() - started) * 1000
-            self._drain_output()
-            self._fail()
-            error_type, reason = self._exit_error(returncode)
-            message = f"RequestId: {invocation.request_id} Error: {reason}"
-            return Outcome(
-                Status.EXIT, error_body(error_type, message), duration_ms,
-                self._memory_used_mb(), error_type, f"{message}\n{error_type}",
-            )
+            return await self._runtime_exited(started, invocation.request_id)
         duration_ms = (time.perf_counter() - started) * 1000
         self._note_memory(meta)
         self._drain_output()
@@ -340,11 +326,20 @@ class ExecutionEnvironment:
         self._output.drain()
         self._output.flush_partial()
 
-    def _exit_error(self, returncode: int | None) -> tuple[str, str]:
-        """Lambda's error type and reason for a runtime that exited."""
+    async def _runtime_exited(self, started: float, request_id: str | None = None) -> Outcome:
+        """The outcome of a runtime that closed the channel (it exited, or was killed),
+        worded as Lambda words it: Runtime.OutOfMemory or Runtime.ExitError."""
+        returncode = await self._returncode_soon()
+        duration_ms = (time.perf_counter() - started) * 1000
+        self._drain_output()
+        self._fail()
         if self._sandbox.out_of_memory():
-            return "Runtime.OutOfMemory", "Runtime exited with error: signal: killed"
-        return "Runtime.ExitError", exit_reason(returncode)
+            error_type, reason = "Runtime.OutOfMemory", "Runtime exited with error: signal: killed"
+        else:
+            error_type, reason = "Runtime.ExitError", exit_reason(returncode)
+        message = f"RequestId: {request_id} Error: {reason}" if request_id else f"Error: {reason}"
+        body = error_body(error_type, message if request_id else reason)
+        return Outcome(Status.EXIT, body, duration_ms, self._memory_used_mb(), error_type, f"{message}\n{error_type}")
 
     def _memory_used_mb(self) -> int:
         """Max Memory Used: the sandbox's peak where the driver measures it, and at least
