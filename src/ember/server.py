@@ -51,8 +51,9 @@ class Ember:
         self.settings = settings
         data = settings.data_dir
         self.code_store = CodeStore(data / "code")
-        self.functions = FunctionRegistry(FunctionRepository(data / "ember.db"), self.code_store, settings)
-        self.layers = LayerRegistry(LayerRepository(data / "ember.db"), self.code_store, settings)
+        self._repositories = (FunctionRepository(data / "ember.db"), LayerRepository(data / "ember.db"))
+        self.functions = FunctionRegistry(self._repositories[0], self.code_store, settings)
+        self.layers = LayerRegistry(self._repositories[1], self.code_store, settings)
         self.logs = LogService(LogRepository(data / "logs.db"))
         self.driver = choose_driver(settings)
         self.budget = MemoryBudget(settings.memory_mb or host_memory_mb() * 4 // 5)
@@ -77,6 +78,8 @@ class Ember:
         await self.environments.shutdown()
         await self.driver.close()
         await self.logs.close()
+        for repository in self._repositories:
+            repository.close()
 
     def _gauges(self):
         yield (
