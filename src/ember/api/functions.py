@@ -1,7 +1,7 @@
 """Lambda's control-plane operations on functions: AWS names on the wire, the
 registry's snake_case inside."""
 
-from ember.api.http import Request, Response, json_response
+from ember.api.http import DEFAULT_MAX_ITEMS, Request, Response, json_response
 from ember.control.function import Function
 from ember.control.functions import FunctionRegistry, FunctionSpec
 from ember.control.layers import LayerRegistry
@@ -13,8 +13,6 @@ from ember.invoke.concurrency import ConcurrencyLimiter
 TOTAL_CODE_SIZE = 80_530_636_800
 CODE_SIZE_UNZIPPED = 262_144_000
 CODE_SIZE_ZIPPED = 52_428_800
-
-DEFAULT_MAX_ITEMS = 50
 
 
 def configuration(function: Function) -> dict:

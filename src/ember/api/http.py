@@ -8,6 +8,22 @@ from urllib.parse import parse_qs
 from ember.errors import RequestTooLarge
 
 
+# MaxItems when a List operation's caller gives none.
+DEFAULT_MAX_ITEMS = 50
+
+
+def paginate(items: list, params: dict, key) -> tuple[list, str | None]:
+    """Marker / MaxItems pagination over items in their listing order: the page after
+    the item whose key(item) is the Marker, and the key of its last item as NextMarker
+    when more follow."""
+    marker = params.get("Marker")
+    if marker:
+        keys = [key(item) for item in items]
+        items = items[keys.index(marker) + 1:] if marker in keys else []
+    limit = params.get("MaxItems", DEFAULT_MAX_ITEMS)
+    return items[:limit], key(items[limit - 1]) if len(items) > limit else None
+
+
 class ClientGone(Exception):
     """The client disconnected before its request body arrived."""
 

@@ -1,12 +1,9 @@
 """Layers: PublishLayerVersion, GetLayerVersion(ByArn), ListLayers, ListLayerVersions,
 DeleteLayerVersion."""
 
-from ember.api.http import Request, Response, json_response
+from ember.api.http import Request, Response, json_response, paginate
 from ember.control.layers import LayerRegistry, LayerVersion
 from ember.errors import InvalidParameter
-
-DEFAULT_MAX_ITEMS = 50
-
 
 def layer_version_document(layer: LayerVersion, base_url: str) -> dict:
     document = {
@@ -33,13 +30,6 @@ def _list_item(layer: LayerVersion) -> dict:
     document = layer_version_document(layer, "")
     del document["Content"], document["LayerArn"]
     return document
-
-
-def _page(items: list, params: dict) -> tuple[list, str | None]:
-    start = int(params["Marker"]) if str(params.get("Marker", "")).isdigit() else 0
-    limit = params.get("MaxItems", DEFAULT_MAX_ITEMS)
-    page = items[start:start + limit]
-    return page, str(start + limit) if start + limit < len(items) else None
 
 
 class LayersApi:
@@ -69,7 +59,7 @@ class LayersApi:
 
     async def list_layers(self, request: Request, params: dict) -> Response:
         layers = self._layers.layers(params.get("CompatibleRuntime"), params.get("CompatibleArchitecture"))
-        page, next_marker = _page(layers, params)
+        page, next_marker = paginate(layers, params, lambda layer: layer.name)
         document: dict = {
             "Layers": [
                 {"LayerName": layer.name, "LayerArn": layer.layer_arn, "LatestMatchingVersion": _list_item(layer)}
@@ -84,7 +74,7 @@ class LayersApi:
         versions = self._layers.versions(
             params["LayerName"], params.get("CompatibleRuntime"), params.get("CompatibleArchitecture")
         )
-        page, next_marker = _page(versions, params)
+        page, next_marker = paginate(versions, params, lambda layer: str(layer.version))
         document: dict = {"LayerVersions": [_list_item(layer) for layer in page]}
         if next_marker:
             document["NextMarker"] = next_marker

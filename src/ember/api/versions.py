@@ -2,14 +2,11 @@
 Create/Get/Update/Delete/ListAliases, and the ProvisionedConcurrencyConfig operations."""
 
 from ember.api.functions import configuration
-from ember.api.http import Request, Response, json_response
+from ember.api.http import Request, Response, json_response, paginate
 from ember.control.function import LATEST, Alias, timestamp_now
 from ember.control.functions import FunctionRegistry
 from ember.environments.manager import EnvironmentManager
 from ember.invoke.concurrency import ConcurrencyLimiter
-
-DEFAULT_MAX_ITEMS = 50
-
 
 def alias_document(alias: Alias) -> dict:
     document = {
@@ -30,16 +27,6 @@ def _weights(params: dict) -> dict[str, float] | None:
     return dict(params["RoutingConfig"].get("AdditionalVersionWeights") or {})
 
 
-def _page(items: list, params: dict, key) -> tuple[list, str | None]:
-    """Marker / MaxItems pagination over items ordered by key(item)."""
-    marker = params.get("Marker")
-    if marker:
-        keys = [key(item) for item in items]
-        items = items[keys.index(marker) + 1:] if marker in keys else []
-    limit = params.get("MaxItems", DEFAULT_MAX_ITEMS)
-    return items[:limit], key(items[limit - 1]) if len(items) > limit else None
-
-
 class VersionsApi:
     def __init__(self, functions: FunctionRegistry, environments: EnvironmentManager, concurrency: ConcurrencyLimiter):
         self._functions = functions
@@ -56,7 +43,7 @@ class VersionsApi:
         return json_response(configuration(version), 201)
 
     async def list_versions_by_function(self, request: Request, params: dict) -> Response:
-        versions, next_marker = _page(self._functions.versions(params["FunctionName"]), params, lambda f: f.version)
+        versions, next_marker = paginate(self._functions.versions(params["FunctionName"]), params, lambda f: f.version)
         documents = [configuration(v) for v in versions]
         for document in documents:
             if document["Version"] == LATEST:  # listed among versions, $LATEST's ARN is qualified
@@ -91,7 +78,7 @@ class VersionsApi:
 
     async def list_aliases(self, request: Request, params: dict) -> Response:
         aliases = self._functions.aliases(params["FunctionName"], params.get("FunctionVersion"))
-        page, next_marker = _page(aliases, params, lambda a: a.name)
+        page, next_marker = paginate(aliases, params, lambda a: a.name)
         document: dict = {"Aliases": [alias_document(a) for a in page]}
         if next_marker:
             document["NextMarker"] = next_marker
@@ -133,7 +120,7 @@ class VersionsApi:
             for (name, qualifier), requested in self._functions.provisioned().items()
             if name == base.name
         )
-        page, next_marker = _page(configs, params, lambda c: c[0])
+        page, next_marker = paginate(configs, params, lambda c: c[0])
         document: dict = {
             "ProvisionedConcurrencyConfigs": [
                 {"FunctionArn": self._functions.arn(base.name, q), **self._provisioned_document(base.name, q, n)}
