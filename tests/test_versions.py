@@ -2,6 +2,7 @@
 $LATEST, invoking them by qualifier, aliases with weighted routing, and environments
 initialised ahead of demand."""
 
+import re
 import threading
 import time
 import urllib.request
@@ -482,3 +483,24 @@ def test_provisioned_concurrency_comes_out_of_unreserved_concurrency(lambda_clie
             FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=before - 99
         )
     assert "UnreservedConcurrentExecution below its minimum value of [100]" in str(caught.value)
+
+
+def test_provisioned_concurrency_last_modified_survives_a_restart(tmp_path):
+    server = EmberServer(tmp_path / "data").start()
+    try:
+        client = server.client()
+        name = unique_name("pcm")
+        client.create_function(
+            FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="lambda_function.handler",
+            Code={"ZipFile": python_zip("def handler(e, c):\n    return 1\n")}, Publish=True,
+        )
+        put = client.put_provisioned_concurrency_config(FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=1)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000", put["LastModified"])
+    finally:
+        server.stop()
+    server = EmberServer(tmp_path / "data").start()
+    try:
+        got = server.client().get_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
+        assert got["LastModified"] == put["LastModified"]
+    finally:
+        server.stop()

@@ -3,7 +3,7 @@ Create/Get/Update/Delete/ListAliases, and the ProvisionedConcurrencyConfig opera
 
 from ember.api.functions import configuration
 from ember.api.http import Request, Response, json_response, paginate
-from ember.control.function import LATEST, Alias, timestamp_now
+from ember.control.function import LATEST, Alias
 from ember.control.functions import FunctionRegistry
 from ember.environments.manager import EnvironmentManager
 from ember.invoke.concurrency import ConcurrencyLimiter
@@ -32,7 +32,6 @@ class VersionsApi:
         self._functions = functions
         self._environments = environments
         self._concurrency = concurrency
-        self._provisioned_modified: dict[tuple[str, str], str] = {}
 
     # ------------------------------------------------------------ versions
 
@@ -93,7 +92,7 @@ class VersionsApi:
             "AvailableProvisionedConcurrentExecutions": ready,
             "AllocatedProvisionedConcurrentExecutions": ready,
             "Status": status,
-            "LastModified": self._provisioned_modified.get((name, qualifier), ""),
+            "LastModified": self._functions.provisioned_last_modified(name, qualifier),
         }
         if reason:
             document["StatusReason"] = reason
@@ -105,7 +104,6 @@ class VersionsApi:
         await self._functions.put_provisioned(
             params["FunctionName"], qualifier, requested, check=self._concurrency.check_provisioning
         )
-        self._provisioned_modified[(function.name, qualifier)] = timestamp_now()
         return json_response(self._provisioned_document(function.name, qualifier, requested), 202)
 
     async def get_provisioned_concurrency_config(self, request: Request, params: dict) -> Response:

@@ -71,11 +71,12 @@ class FunctionRegistry(VersionsMixin, AliasesMixin, ProvisionedMixin):
         self._aliases: dict[str, dict[str, Alias]] = {}
         for name, alias, document in repository.load_keyed("aliases"):
             self._aliases.setdefault(name, {})[alias] = Alias.from_document(document)
-        # provisioned concurrency: (name, qualifier) -> environments requested
-        self._provisioned = {
-            (name, qualifier): document["requested"]
-            for name, qualifier, document in repository.load_keyed("provisioned_concurrency")
-        }
+        # provisioned concurrency: (name, qualifier) -> environments requested, and when it was set
+        self._provisioned: dict[tuple[str, str], int] = {}
+        self._provisioned_modified: dict[tuple[str, str], str] = {}
+        for name, qualifier, document in repository.load_keyed("provisioned_concurrency"):
+            self._provisioned[(name, qualifier)] = document["requested"]
+            self._provisioned_modified[(name, qualifier)] = document.get("last_modified", "")
         for name in self._versions:
             self._refresh_versions(name)
         self._listeners: list[Callable[[str, str | None], None]] = []
@@ -257,7 +258,7 @@ class FunctionRegistry(VersionsMixin, AliasesMixin, ProvisionedMixin):
                 self._versions.pop(name, None)
                 self._aliases.pop(name, None)
                 for key in [key for key in self._provisioned if key[0] == name]:
-                    del self._provisioned[key]
+                    del self._provisioned[key], self._provisioned_modified[key]
                 self._repository.delete(name)
                 self.reserved_total -= base.reserved_concurrency or 0
         self._notify(name, qualifier)

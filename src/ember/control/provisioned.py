@@ -5,7 +5,7 @@ Part of FunctionRegistry (functions.py), which it is mixed into: it works on the
 registry's state and lock.
 """
 
-from ember.control.function import LATEST
+from ember.control.function import LATEST, timestamp_now
 from ember.errors import InvalidParameter, ProvisionedConfigNotFound
 
 
@@ -22,6 +22,9 @@ class ProvisionedMixin:
             requested for (name, _), requested in self._provisioned.items()
             if self._functions[name].reserved_concurrency is None
         )
+
+    def provisioned_last_modified(self, name: str, qualifier: str) -> str:
+        return self._provisioned_modified.get((name, qualifier), "")
 
     def get_provisioned(self, identifier: str, qualifier: str) -> int:
         function, _ = self.resolve(identifier, qualifier)
@@ -48,9 +51,12 @@ class ProvisionedMixin:
                     )
             elif check is not None:
                 check(base, requested - self._provisioned.get((function.name, qualifier), 0))
+            modified = timestamp_now()
             self._provisioned[(function.name, qualifier)] = requested
+            self._provisioned_modified[(function.name, qualifier)] = modified
             self._repository.put_keyed(
-                "provisioned_concurrency", function.name, qualifier, {"requested": requested}
+                "provisioned_concurrency", function.name, qualifier,
+                {"requested": requested, "last_modified": modified},
             )
         self._provisioning_changed()
 
@@ -63,5 +69,6 @@ class ProvisionedMixin:
         self._provisioning_changed()
 
     def _drop_provisioned(self, name: str, qualifier: str) -> None:
+        self._provisioned_modified.pop((name, qualifier), None)
         if self._provisioned.pop((name, qualifier), None) is not None:
             self._repository.delete_keyed("provisioned_concurrency", name, qualifier)
