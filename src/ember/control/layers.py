@@ -56,7 +56,7 @@ class LayerRegistry:
         self._lock = asyncio.Lock()
 
     def layer_arn(self, name: str) -> str:
-        return f"arn:aws:lambda:{self._settings.region}:{self._settings.account_id}:layer:{name}"
+        return f"{self._settings.base_arn}:layer:{name}"
 
     async def publish(
         self, name: str, zip_bytes: bytes, description: str = "", compatible_runtimes=(),

@@ -26,8 +26,8 @@ class NetworkUnavailable(Exception):
 
 
 async def read_fd(fd: int, timeout: float) -> bytes:
-    """The first chunk that arrives on fd (b"" if its writer closes first). Both
-    bubblewrap's info and slirp4netns's ready signal arrive as one write."""
+    """The first chunk that arrives on fd (b"" if its writer closes first):
+    slirp4netns's ready signal arrives as one write."""
     loop = asyncio.get_running_loop()
     os.set_blocking(fd, False)
     done = loop.create_future()
